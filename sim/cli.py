@@ -1,0 +1,105 @@
+"""Command line: `sim run`, `sim validate`.
+
+Heavy modules (mesa, numpy, pandas, pydantic) are imported inside the commands, so that
+`sim --help` answers at once. Every user error exits with code 2 and a located message,
+without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EPILOG = """examples:
+  sim run                                   run the packaged baseline (2016-2030, quarterly)
+  sim run scenarios/no_synergy.yaml --seed 7
+  sim run --set model.synergy=0 --set states.Japan.capacities.discourse=0.9
+  sim validate scenarios/baseline.yaml      check a scenario without running it
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    from sim import __version__
+
+    p = argparse.ArgumentParser(
+        prog="sim",
+        description="Agent-based simulation of international rule-making competition in AI governance.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"sim {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run one scenario and write its results")
+    r.add_argument("scenario", nargs="?", help="scenario YAML (default: the packaged baseline)")
+    r.add_argument("--seed", type=int, help="random seed (default: the scenario's model.seed)")
+    r.add_argument("--steps", type=int, help="number of steps (default: the scenario's run length)")
+    r.add_argument("--out", help="output directory (default: results/<scenario>-<timestamp>)")
+    r.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a scenario value, e.g. states.Japan.capacities.discourse=0.9 (repeatable)",
+    )
+    r.add_argument("--quiet", action="store_true", help="do not print the summary table")
+
+    v = sub.add_parser("validate", help="check a scenario file and report every problem")
+    v.add_argument("scenario", help="scenario YAML")
+    v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+    return p
+
+
+def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
+    from pathlib import Path
+
+    from sim.errors import SimError
+    from sim.provenance import command_line
+    from sim.runner import RunConfig, default_out, run_one, summary, write_run
+
+    if args.steps is not None and args.steps < 1:
+        raise SimError(f"--steps: expected a positive whole number, got {args.steps}")
+    if args.seed is not None and args.seed < 0:
+        raise SimError(f"--seed: expected a non-negative whole number, got {args.seed}")
+    if args.out and Path(args.out).exists():
+        raise SimError(f"{args.out}: output directory already exists; choose another --out")
+    result = run_one(RunConfig(args.scenario, args.seed, args.steps, tuple(args.overrides)))
+    out = Path(args.out) if args.out else default_out(result)
+    write_run(result, out, command_line(argv))
+    if not args.quiet:
+        print(summary(result))
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(args.scenario, args.overrides)
+    print(
+        f"{args.scenario}: ok ({len(sc.states)} states, {len(sc.forums)} forums, "
+        f"{len(sc.events)} events, {sc.n_steps} steps)"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else ["sim", *argv])
+    parser = _parser()
+    args = parser.parse_args(argv[1:])
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from sim.errors import SimError
+
+    try:
+        if args.command == "run":
+            return _cmd_run(args, argv)
+        return _cmd_validate(args)
+    except SimError as exc:
+        print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; no output was left behind", file=sys.stderr)
+        return 130

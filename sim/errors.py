@@ -1,0 +1,63 @@
+"""User-facing errors: located, readable, and free of tracebacks.
+
+A `ScenarioError` carries one or more problems, each as (source, location, message), and
+prints as `scenarios/x.yaml: states[3] (Japan).capacities.discourse: expected ..., got 1.7`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    source: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.source, self.where) if p]
+        return ": ".join([*parts, self.message])
+
+
+class SimError(Exception):
+    """Any error the command line reports without a traceback (exit code 2)."""
+
+    exit_code = 2
+
+
+class ScenarioError(SimError):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        shown = self.problems[:25]
+        lines = [str(p) for p in shown]
+        if len(self.problems) > len(shown):
+            lines.append(f"... and {len(self.problems) - len(shown)} more problems")
+        return "\n".join(lines)
+
+
+def fmt_location(loc: tuple, raw: object) -> str:
+    """Render a pydantic location as `states[3] (Japan).capacities.discourse`.
+
+    `raw` is the data that was validated; it is walked alongside `loc` so that list items
+    that carry a `name` are shown with it.
+    """
+    out = ""
+    node = raw
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            item = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                out += f" ({item['name']})"
+            node = item
+        else:
+            # pydantic adds the discriminator tag ('fixed', 'join') as a location part
+            if isinstance(node, dict) and part not in node and node.get("kind", node.get("type")) == part:
+                continue
+            out += f".{part}" if out else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return out

@@ -1,0 +1,137 @@
+"""RuleMakingModel: international rule-making competition in AI governance.
+
+One step (a quarter by default) follows MODEL.md section 2:
+  1. growth of resources and markets;
+  2. scheduled events (forums created, presidencies, frameworks, joins, leaves, changes);
+  3. every state chooses an action through its policy (simultaneously, from the state at
+     the start of the step, so the outcome does not depend on an activation order);
+  4. the chosen actions add pulls; forums' consensus and frameworks act; texts and
+     positions move; membership grows;
+  5. influence is credited and decays; policies learn from the gains they realised.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+
+from sim import forums, influence
+from sim.actions import ACTIONS
+from sim.agents import ForumAgent, StateAgent
+from sim.events import EventLog, Timeline
+from sim.paths import institutional, practice, synergy
+from sim.policies import Policies
+from sim.pulls import Pulls
+from sim.recorder import Recorder
+from sim.scenario.loader import load_scenario
+from sim.scenario.schema import PATHS, Scenario
+from sim.world import World
+
+
+class RuleMakingModel(mesa.Model):
+    """Build from a scenario (object or path; None: the packaged baseline) and a seed
+    (None: the scenario's `model.seed`). `steps` overrides the scenario's run length."""
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path | None = None,
+        seed: int | None = None,
+        steps: int | None = None,
+        overrides: list[str] | tuple[str, ...] = (),
+    ) -> None:
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario, overrides)
+        elif overrides:
+            raise ValueError("overrides apply to scenario files; edit the Scenario object instead")
+        if steps is not None:
+            scenario = scenario.model_copy(
+                update={"model": scenario.model.model_copy(update={"steps": steps, "end_year": None})}
+            )
+        self.scenario = scenario
+        self.seed_used = int(scenario.model.seed if seed is None else seed)
+        super().__init__(seed=self.seed_used)
+        self.n_steps = scenario.n_steps
+        self.actions = tuple(ACTIONS)
+        self.world = World(scenario, self.actions)
+        w = self.world
+        self.gain_col = {a: k for k, a in enumerate(self.actions)}
+        self.gains = np.zeros((w.N, w.A))
+        self.pulls = Pulls(
+            w,
+            text_channels={"draft": "discourse", "consensus": "institutional"},
+            pos_channels={"practice": "practice"},
+        )
+        self.coupling = synergy.coupling_matrix(scenario.model)
+        self.syn = np.ones((w.N, len(PATHS)))
+        self.policies = Policies(scenario, self.actions, w.allowed)
+        self.log = EventLog()
+        self.timeline = Timeline(self)
+        self.state_agents = [StateAgent(self, i) for i in range(w.N)]
+        self.forum_agents = [ForumAgent(self, f) for f in range(w.F)]
+        self.recorder = Recorder(self, self.n_steps)
+        self.running = True
+        self.recorder.record(self, 0)
+
+    # ------------------------------------------------------------------ helpers
+    def state(self, name: str) -> StateAgent:
+        return self.state_agents[self.world.index[name]]
+
+    def forum(self, name: str) -> ForumAgent:
+        return self.forum_agents[self.world.forum_index[name]]
+
+    def target_size(self) -> np.ndarray:
+        """Weight of a state as a target of influence: market size relative to the mean."""
+        m = self.world.market
+        return m / m.mean()
+
+    def text_value(self, size: np.ndarray) -> np.ndarray:
+        """Weight of a forum text as a target: forum weight x total size of its members."""
+        w = self.world
+        return w.weight * (size @ (w.members & w.active[None, :]))
+
+    # ------------------------------------------------------------------ the step
+    def step(self) -> None:
+        w, sc = self.world, self.scenario
+        # 1. growth
+        w.res *= w.growth[:, :3]
+        w.market *= w.growth[:, 3]
+        # 2. scheduled events
+        self.timeline.fire(self)
+        # 3. choices
+        self.syn = synergy.multipliers(w.use, self.coupling, sc.model.synergy)
+        w.action = self.policies.choose(self)
+        # 4. effects
+        self.pulls.reset()
+        self.gains.fill(0.0)
+        w.engagement *= 1.0 - sc.paths.institutional.engagement_decay
+        for a, name in enumerate(self.actions):
+            actors = np.flatnonzero(w.action == a)
+            if actors.size:
+                ACTIONS[name].apply(self, actors)
+        institutional.consensus(self)
+        self.pulls.anchor += sc.influence.anchoring
+        size = self.target_size()
+        self.pulls.resolve(
+            self.gains, self.gain_col, size, self.text_value(size), sc.paths.institutional.broker_credit
+        )
+        practice.relax_openness(self)
+        forums.framework_step(self)
+        forums.membership_step(self)
+        synergy.record_use(w.use, w.action, sc.model.memory)
+        # 5. influence and learning
+        total = influence.update(self)
+        self.policies.learn(w.action, self.gains, total)
+        self.recorder.record(self, self.steps)
+        if self.steps >= self.n_steps:
+            self.running = False
+
+    def run(self) -> RuleMakingModel:
+        while self.running:
+            self.step()
+        return self
+
+    def tables(self) -> dict[str, Any]:
+        return self.recorder.tables(self)

@@ -1,0 +1,163 @@
+"""Cross-reference checks that a per-field schema cannot express.
+
+Each check yields (location, message) pairs with the location as a pydantic-style tuple,
+so that they are rendered the same way as schema errors.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+from sim.calendar import Calendar
+from sim.scenario.schema import LAYERS, PATHS, Scenario
+
+Loc = tuple[str | int, ...]
+
+
+def _hint(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> str:
+    return f"unknown {kind} {name!r}{_hint(name, known)}"
+
+
+def _position(loc: Loc, pos: object, norms: list[str]) -> Iterator[tuple[Loc, str]]:
+    if isinstance(pos, list) and len(pos) != len(norms):
+        yield loc, (f"expected {len(norms)} values ({', '.join(norms)}), got {len(pos)}")
+    elif isinstance(pos, dict) and set(pos) != set(norms):
+        missing = [n for n in norms if n not in pos]
+        extra = [k for k in pos if k not in norms]
+        msg = []
+        if missing:
+            msg.append(f"missing {', '.join(missing)}")
+        if extra:
+            msg.append(f"unknown dimension {', '.join(map(repr, extra))}")
+        yield loc, f"expected one value per norm dimension ({', '.join(norms)}): " + "; ".join(msg)
+
+
+def _dup(names: list[str]) -> list[int]:
+    seen: set[str] = set()
+    dups = []
+    for i, n in enumerate(names):
+        if n in seen:
+            dups.append(i)
+        seen.add(n)
+    return dups
+
+
+def check(sc: Scenario, known_actions: tuple[str, ...] = PATHS) -> list[tuple[Loc, str]]:
+    return list(_check(sc, known_actions))
+
+
+def _check(sc: Scenario, known_actions: tuple[str, ...]) -> Iterator[tuple[Loc, str]]:
+    m = sc.model
+    if (m.end_year is None) == (m.steps is None):
+        yield ("model",), "give exactly one of end_year or steps"
+        return
+    if m.end_year is not None and m.end_year < m.start_year:
+        yield ("model", "end_year"), f"must not be before start_year ({m.start_year}), got {m.end_year}"
+        return
+    cal = Calendar(m.start_year, m.steps_per_year, sc.n_steps)
+    norms = sc.norm_names
+    for i in _dup(norms):
+        yield ("norms", i, "name"), f"duplicate norm dimension {norms[i]!r}"
+    for amplified, row in m.coupling.items():
+        if amplified not in PATHS:
+            yield ("model", "coupling", amplified), _unknown("path", amplified, list(PATHS))
+        for amp in row:
+            if amp not in PATHS:
+                yield ("model", "coupling", amplified, amp), _unknown("path", amp, list(PATHS))
+    for dim in sc.paths.discourse.framing_penalty:
+        if dim not in norms:
+            yield ("paths", "discourse", "framing_penalty", dim), _unknown("norm dimension", dim, norms)
+
+    states = [s.name for s in sc.states]
+    forums = [f.name for f in sc.forums]
+    regions = sorted({s.region for s in sc.states if s.region})
+    for i in _dup(states):
+        yield ("states", i, "name"), f"duplicate state name {states[i]!r}"
+    for i in _dup(forums):
+        yield ("forums", i, "name"), f"duplicate forum name {forums[i]!r}"
+
+    for i, s in enumerate(sc.states):
+        yield from _position(("states", i, "position"), s.position, norms)
+        for j, p in enumerate(s.partners):
+            if p not in states:
+                yield ("states", i, "partners", j), _unknown("state", p, states)
+            elif p == s.name:
+                yield ("states", i, "partners", j), "a state cannot be its own partner"
+        allowed = s.actions if s.actions is not None else list(PATHS)
+        for j, a in enumerate(allowed):
+            if a not in known_actions:
+                yield ("states", i, "actions", j), _unknown("action", a, list(known_actions))
+        pol = s.policy
+        weights = getattr(pol, "mix", None) or getattr(pol, "initial", None) or {}
+        key = "mix" if pol.kind == "fixed" else "initial"
+        for a in weights:
+            if a not in allowed:
+                yield (
+                    ("states", i, "policy", key, a),
+                    (f"action {a!r} is not among this state's actions ({', '.join(allowed)})"),
+                )
+        if pol.kind == "fixed" and sum(pol.mix.get(a, 0.0) for a in allowed) <= 0:
+            yield ("states", i, "policy", "mix"), "expected at least one positive weight"
+        if s.dependence is not None:
+            for layer, row in s.dependence.items():
+                if layer not in LAYERS:
+                    yield ("states", i, "dependence", layer), _unknown("layer", layer, list(LAYERS))
+                    continue
+                for sup in row:
+                    if sup not in states:
+                        yield ("states", i, "dependence", layer, sup), _unknown("state", sup, states)
+                total = sum(row.values())
+                if abs(total - 1.0) > 1e-6:
+                    yield ("states", i, "dependence", layer), (f"shares must sum to 1, got {total:.6g}")
+
+    for i, f in enumerate(sc.forums):
+        for j in _dup(f.members):
+            yield ("forums", i, "members", j), f"duplicate member {f.members[j]!r}"
+        for j, mem in enumerate(f.members):
+            if mem not in states:
+                yield ("forums", i, "members", j), _unknown("state", mem, states)
+        for j, link in enumerate(f.links):
+            if link not in forums:
+                yield ("forums", i, "links", j), _unknown("forum", link, forums)
+            elif link == f.name:
+                yield ("forums", i, "links", j), "a forum cannot link to itself"
+        if f.text is not None:
+            yield from _position(("forums", i, "text"), f.text, norms)
+        for region in f.open_to or []:
+            if region not in regions:
+                yield ("forums", i, "open_to"), _unknown("region", region, regions)
+        for year, holder in f.presidency.items():
+            if holder not in states:
+                yield ("forums", i, "presidency", year), _unknown("state", holder, states)
+        if f.start is not None and cal.step_of(f.start) > cal.n_steps:
+            yield ("forums", i, "start"), (f"{f.start} is after the end of the run ({cal.end_year:g})")
+
+    def dated(loc: Loc, date: str) -> Iterator[tuple[Loc, str]]:
+        k = cal.step_of(date)
+        if k < 1:
+            yield loc, f"{date} is before the start of the run ({m.start_year})"
+        elif k > cal.n_steps:
+            yield loc, f"{date} is after the end of the run ({cal.end_year:g})"
+
+    for i, fw in enumerate(sc.frameworks):
+        if fw.founder not in states:
+            yield ("frameworks", i, "founder"), _unknown("state", fw.founder, states)
+        if fw.forum not in forums:
+            yield ("frameworks", i, "forum"), _unknown("forum", fw.forum, forums)
+        if fw.text is not None:
+            yield from _position(("frameworks", i, "text"), fw.text, norms)
+        yield from dated(("frameworks", i, "date"), fw.date)
+
+    for i, ev in enumerate(sc.events):
+        yield from dated(("events", i, "date"), ev.date)
+        if ev.state not in states:
+            yield ("events", i, "state"), _unknown("state", ev.state, states)
+        forum = getattr(ev, "forum", None)
+        if forum is not None and forum not in forums:
+            yield ("events", i, "forum"), _unknown("forum", forum, forums)

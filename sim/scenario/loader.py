@@ -1,0 +1,269 @@
+"""Reading scenario files: YAML, `extends:`, `--set` overrides, validation, hashing.
+
+Merging rule for `extends`: mappings merge key by key; lists whose items all carry a
+`name` (states, forums, frameworks) merge item by item on that name (new names are
+appended; `{name: X, drop: true}` removes X); any other list is replaced whole.
+Top-level keys that start with `x-` are ignored: they hold YAML anchors for reuse.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim.errors import Problem, ScenarioError, fmt_location
+from sim.scenario import checks
+from sim.scenario.schema import PATHS, Scenario
+
+PACKAGED = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def packaged_scenario(name: str = "baseline") -> Path:
+    return PACKAGED / f"{name}.yaml"
+
+
+# ----------------------------------------------------------------------------- YAML and merging
+def _read_yaml(path: Path, shown: str) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([Problem(shown, "", "file not found")]) from None
+    except OSError as exc:
+        raise ScenarioError([Problem(shown, "", f"cannot read file ({exc.strerror})")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise ScenarioError([Problem(shown, where, f"YAML syntax error: {what}")]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(shown, "", f"YAML error: {exc}")]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            [Problem(shown, "", f"expected a mapping at the top level, got {type(data).__name__}")]
+        )
+    return data
+
+
+def _named_list(v: object) -> bool:
+    return isinstance(v, list) and all(isinstance(x, dict) and "name" in x for x in v)
+
+
+def merge(base: Any, over: Any) -> Any:
+    """Deep-merge `over` onto `base` (see the module docstring for the rules)."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = merge(base[k], v) if k in base else copy.deepcopy(v)
+        return out
+    if _named_list(base) and _named_list(over):
+        out_list = [copy.deepcopy(x) for x in base]
+        index = {x["name"]: i for i, x in enumerate(out_list)}
+        for item in over:
+            if item.get("drop"):
+                if item["name"] in index:
+                    out_list[index[item["name"]]] = None
+                continue
+            if item["name"] in index:
+                i = index[item["name"]]
+                out_list[i] = merge(out_list[i], item)
+            else:
+                index[item["name"]] = len(out_list)
+                out_list.append(copy.deepcopy(item))
+        return [x for x in out_list if x is not None]
+    return copy.deepcopy(over)
+
+
+def read_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
+    """Read a scenario file and everything it extends, merged, before validation."""
+    p = Path(path)
+    shown = str(path)
+    real = p.resolve()
+    if real in _chain:
+        raise ScenarioError([Problem(shown, "extends", "circular extends chain")])
+    data = _read_yaml(p, shown)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError([Problem(shown, "extends", f"expected a file name, got {parent!r}")])
+    base_path = (p.parent / parent) if not Path(parent).is_absolute() else Path(parent)
+    if not base_path.exists() and (PACKAGED / parent).exists():
+        base_path = PACKAGED / parent
+    if not base_path.exists():
+        raise ScenarioError([Problem(shown, "extends", f"file not found: {parent}")])
+    base = read_raw(base_path, (*_chain, real))
+    base.pop("name", None)
+    base.pop("description", None)
+    return merge(base, data)
+
+
+# ----------------------------------------------------------------------------- --set overrides
+def apply_set(raw: dict, assignment: str) -> None:
+    """Apply `key.path=value` to the raw scenario; list items are addressed by name or index."""
+    if "=" not in assignment:
+        raise ScenarioError([Problem("--set", assignment, "expected key.path=value")])
+    key, _, text = assignment.partition("=")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = text
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise ScenarioError([Problem("--set", assignment, "empty key path")])
+    node: Any = raw
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        where = ".".join(parts[: i + 1])
+        if isinstance(node, list):
+            idx = next((j for j, x in enumerate(node) if isinstance(x, dict) and x.get("name") == part), None)
+            if idx is None and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
+                idx = int(part)
+            if idx is None:
+                names = [x.get("name") for x in node if isinstance(x, dict) and "name" in x]
+                hint = difflib.get_close_matches(part, names, n=1)
+                extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+                raise ScenarioError([Problem("--set", where, f"no item named {part!r}{extra}")])
+            if last:
+                node[idx] = value
+            else:
+                node = node[idx]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise ScenarioError([Problem("--set", where, "cannot descend into a single value")])
+
+
+# ----------------------------------------------------------------------------- validation
+def _show(v: object) -> str:
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, str):
+        return repr(v)
+    return str(v)
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """Names allowed at the mapping `loc` points into (for 'did you mean')."""
+    tp: Any = Scenario
+    for part in loc:
+        tp = _unwrap(tp, part)
+        if tp is None:
+            return []
+    tp = _unwrap(tp, None)
+    return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else []
+
+
+def _unwrap(tp: Any, part: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0], part)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        for arg in typing.get_args(tp):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                kind = arg.model_fields.get("kind") or arg.model_fields.get("type")
+                if kind is not None and part in typing.get_args(kind.annotation):
+                    return arg
+                if part is None or part in arg.model_fields:
+                    return _unwrap(arg, part)
+        return None
+    if part is None:
+        return tp
+    if origin is list and isinstance(part, int):
+        return typing.get_args(tp)[0]
+    if origin is dict:
+        return typing.get_args(tp)[1]
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        f = tp.model_fields.get(part)
+        return f.annotation if f is not None else None
+    return None
+
+
+def _message(err: dict) -> str:
+    kind, msg, got = err["type"], err["msg"], err.get("input")
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        allowed = _fields_at(tuple(err["loc"][:-1]))
+        close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown key{hint}" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return f"expected one of {ctx.get('expected_tags', '')}, got {_show(ctx.get('tag'))}"
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    elif kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
+        msg = "expected a whole number" if kind.startswith("int") else "expected a number"
+    else:
+        msg = msg.replace("Input should be", "expected").replace("Field", "field")
+    return f"{msg}, got {_show(got)}"
+
+
+def validate(raw: dict, source: str) -> Scenario:
+    # top-level keys starting with "x-" hold YAML anchors for reuse (as in docker compose)
+    raw = {k: v for k, v in raw.items() if not str(k).startswith("x-")}
+    try:
+        sc = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            Problem(source, fmt_location(tuple(e["loc"]), raw), _message(e))
+            for e in exc.errors(include_url=False)
+        ]
+        raise ScenarioError(problems) from None
+    found = checks.check(sc, known_actions())
+    if found:
+        raise ScenarioError([Problem(source, fmt_location(loc, raw), msg) for loc, msg in found])
+    if not sc.name:
+        sc.name = Path(source).stem if source else "scenario"
+    return sc
+
+
+def known_actions() -> tuple[str, ...]:
+    from sim.actions import ACTIONS
+
+    return tuple(ACTIONS) if ACTIONS else PATHS
+
+
+def load_scenario(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """Read, merge, override and validate a scenario; raise `ScenarioError` on any problem."""
+    source = str(path) if path is not None else str(packaged_scenario())
+    raw = read_raw(source)
+    if "name" not in raw:
+        raw["name"] = Path(source).stem
+    for assignment in overrides:
+        apply_set(raw, assignment)
+    return validate(raw, source)
+
+
+# ----------------------------------------------------------------------------- resolved form
+def resolved_dict(sc: Scenario) -> dict:
+    return sc.model_dump(mode="json")
+
+
+def resolved_yaml(sc: Scenario) -> str:
+    return yaml.safe_dump(resolved_dict(sc), sort_keys=False, allow_unicode=True, width=100)
+
+
+def scenario_hash(sc: Scenario) -> str:
+    """sha256 of the resolved scenario without `model.seed`: replications share it."""
+    data = resolved_dict(sc)
+    data["model"].pop("seed", None)
+    canon = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()

@@ -1,0 +1,296 @@
+"""Typed schema of a scenario file.
+
+Every key a user may write is declared here, with its range, so that a typo or an
+out-of-range number is caught before a run starts. Cross-references between sections
+(a forum member naming a state, a position's dimensions) are checked in `checks.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+)
+
+PATHS: tuple[str, ...] = ("institutional", "discourse", "practice")
+LAYERS: tuple[str, ...] = ("base", "technical", "application")
+
+
+def _unit(v: float) -> float:
+    if not 0.0 <= v <= 1.0:
+        raise ValueError("expected a number in [0, 1]")
+    return v
+
+
+def _date(v: object) -> str:
+    """Accept 2019, '2019-01', '2019-01-15' or a YAML date; keep it as text."""
+    if isinstance(v, bool):
+        raise ValueError("expected a date such as 2019, 2019-01 or 2019-01-15")
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    if isinstance(v, int):
+        v = str(v)
+    if isinstance(v, str):
+        m = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", v.strip())
+        if m:
+            y, mo, d = int(m[1]), int(m[2] or 1), int(m[3] or 1)
+            try:
+                _dt.date(y, mo, d)
+            except ValueError as exc:
+                raise ValueError(f"not a real date ({exc})") from None
+            return v.strip()
+    raise ValueError("expected a date such as 2019, 2019-01 or 2019-01-15")
+
+
+Unit = Annotated[float, AfterValidator(_unit)]
+Positive = Annotated[float, Field(gt=0)]
+NonNeg = Annotated[float, Field(ge=0)]
+Rate = Annotated[float, Field(ge=-0.9, le=5.0)]
+Date = Annotated[str, BeforeValidator(_date)]
+Name = Annotated[str, Field(min_length=1)]
+# A position: one value per norm dimension, as a list (in the order of `norms`) or a mapping.
+Position = list[Unit] | dict[str, Unit]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+# ----------------------------------------------------------------------------- model settings
+class ModelSettings(Strict):
+    """Time, randomness and the global switches."""
+
+    start_year: int = Field(2016, ge=1900, le=2200)
+    steps_per_year: int = Field(4, ge=1, le=365)
+    end_year: int | None = Field(None, ge=1900, le=2300)
+    steps: int | None = Field(None, ge=1, le=100_000)
+    seed: int = Field(0, ge=0)
+    synergy: NonNeg = 1.0
+    memory: Unit = 0.25
+    coupling: dict[str, dict[str, NonNeg]] = Field(
+        default_factory=lambda: {
+            "institutional": {"discourse": 0.5, "practice": 0.5},
+            "discourse": {"institutional": 1.0, "practice": 1.0},
+            "practice": {"institutional": 1.0, "discourse": 1.0},
+        }
+    )
+
+
+class Norm(Strict):
+    name: Name
+    description: str = ""
+
+
+# ----------------------------------------------------------------------------- path parameters
+class InstitutionalParams(Strict):
+    engagement_rate: Unit = 0.3
+    engagement_decay: Unit = 0.05
+    consensus_rate: Unit = 0.05
+    baseline_engagement: Unit = 0.1
+    presidency_preference: NonNeg = 1.0
+    brokerage_rate: Unit = 0.1
+    broker_credit: NonNeg = 1.0
+
+
+class DiscourseParams(Strict):
+    draft_rate: Unit = 0.1
+    presidency_multiplier: Annotated[float, Field(ge=1.0, le=20.0)] = 2.0
+    distance_penalty: NonNeg = 1.0
+    framing_penalty: dict[str, NonNeg] = Field(default_factory=lambda: {"security": 2.0, "rights": 0.5})
+
+
+class PracticeParams(Strict):
+    share_rate: Unit = 0.05
+    soft_fit: NonNeg = 1.0
+    capacity_building: Unit = 0.02
+    openness_relax: Unit = 0.02
+    partner_tie: Unit = 1.0
+    region_tie: Unit = 0.5
+    comember_tie: Unit = 0.25
+
+
+class PathParams(Strict):
+    institutional: InstitutionalParams = InstitutionalParams()
+    discourse: DiscourseParams = DiscourseParams()
+    practice: PracticeParams = PracticeParams()
+
+
+class InfluenceParams(Strict):
+    decay: Unit = 0.05
+    clout: Annotated[float, Field(ge=0.0, le=2.0)] = 0.5
+    reputation_weight: NonNeg = 0.01
+    reputation_memory: Unit = 0.1
+    follow_threshold: NonNeg = 0.01
+    anchoring: Unit = 0.02
+
+
+class MembershipParams(Strict):
+    join_threshold: Unit = 0.8
+    join_rate: Unit = 0.05
+
+
+class FrameworkParams(Strict):
+    join_rate: Unit = 0.1
+    join_threshold: Unit = 0.7
+    weight_gain: NonNeg = 0.5
+    founder_credit: NonNeg = 0.05
+
+
+# ----------------------------------------------------------------------------- policies
+class FixedPolicy(Strict):
+    kind: Literal["fixed"]
+    mix: dict[str, NonNeg]
+
+
+class LearningPolicy(Strict):
+    kind: Literal["learning"]
+    temperature: Positive = 1.0
+    learning_rate: Unit = 0.1
+    forgetting: Unit = 0.1
+    initial: dict[str, NonNeg] | None = None
+
+
+class BestResponsePolicy(Strict):
+    kind: Literal["best_response"]
+    noise: NonNeg = 0.1
+
+
+Policy = Annotated[FixedPolicy | LearningPolicy | BestResponsePolicy, Field(discriminator="kind")]
+
+
+# ----------------------------------------------------------------------------- agents
+class Resources(Strict):
+    compute: Positive
+    data: Positive
+    algorithms: Positive
+
+
+class Growth(Strict):
+    """Annual growth rates (0.2 = +20 % a year)."""
+
+    compute: Rate = 0.15
+    data: Rate = 0.1
+    algorithms: Rate = 0.1
+    market: Rate = 0.2
+
+
+class Capacities(Strict):
+    standards: Unit
+    regulatory: Unit
+    discourse: Unit
+
+
+class State(Strict):
+    name: Name
+    tier: Literal[1, 2, 3]
+    region: str = ""
+    developing: bool = False
+    resources: Resources
+    market: Positive
+    growth: Growth = Growth()
+    capacities: Capacities
+    position: Position
+    soft_law: Unit | None = None
+    openness: Unit = 0.5
+    activity: Unit = 1.0
+    partners: list[Name] = Field(default_factory=list)
+    dependence: dict[str, dict[str, Unit]] | None = None
+    actions: list[str] | None = None
+    policy: Policy = FixedPolicy(kind="fixed", mix={"institutional": 1.0, "discourse": 1.0, "practice": 1.0})
+
+
+class Forum(Strict):
+    name: Name
+    members: list[Name]
+    weight: Positive = 1.0
+    inclusiveness: Unit = 0.5
+    openness: Unit = 0.0
+    open_to: list[str] | None = None
+    links: list[Name] = Field(default_factory=list)
+    text: Position | None = None
+    start: Date | None = None
+    presidency: dict[int, Name] = Field(default_factory=dict)
+
+
+class Framework(Strict):
+    name: Name
+    founder: Name
+    forum: Name
+    date: Date
+    text: Position | None = None
+
+
+# ----------------------------------------------------------------------------- events
+class JoinEvent(Strict):
+    type: Literal["join"]
+    date: Date
+    state: Name
+    forum: Name
+    note: str = ""
+
+
+class LeaveEvent(Strict):
+    type: Literal["leave"]
+    date: Date
+    state: Name
+    forum: Name
+    note: str = ""
+
+
+SETTABLE = (
+    "capacities.standards",
+    "capacities.regulatory",
+    "capacities.discourse",
+    "openness",
+    "soft_law",
+    "activity",
+)
+
+
+class SetEvent(Strict):
+    """Change one attribute of a state at a date (a new law, a new institute, ...)."""
+
+    type: Literal["set"]
+    date: Date
+    state: Name
+    field: Literal[SETTABLE]  # type: ignore[valid-type]
+    value: Unit
+    note: str = ""
+
+
+Event = Annotated[JoinEvent | LeaveEvent | SetEvent, Field(discriminator="type")]
+
+
+# ----------------------------------------------------------------------------- the scenario
+class Scenario(Strict):
+    name: str = ""
+    description: str = ""
+    model: ModelSettings = ModelSettings()
+    norms: list[Norm] = Field(min_length=1)
+    paths: PathParams = PathParams()
+    influence: InfluenceParams = InfluenceParams()
+    membership: MembershipParams = MembershipParams()
+    framework_settings: FrameworkParams = FrameworkParams()
+    states: list[State] = Field(min_length=2)
+    forums: list[Forum] = Field(default_factory=list)
+    frameworks: list[Framework] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+
+    @property
+    def norm_names(self) -> list[str]:
+        return [n.name for n in self.norms]
+
+    @property
+    def n_steps(self) -> int:
+        m = self.model
+        if m.steps is not None:
+            return m.steps
+        assert m.end_year is not None  # guaranteed by checks.py
+        return (m.end_year - m.start_year + 1) * m.steps_per_year
