@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Action:
     name: str
-    apply: Callable[[RuleMakingModel, np.ndarray], None]
-    potential: Callable[[RuleMakingModel], np.ndarray]
+    apply: Callable[[RuleMakingModel, np.ndarray], None]  # (model, actor indices)
+    potential: Callable[[RuleMakingModel, np.ndarray], np.ndarray]  # expected gain of each of idx
     doc: str = ""
 
 

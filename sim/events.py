@@ -38,25 +38,35 @@ class EventLog:
 
 
 class Timeline:
-    """Scenario events indexed by the step they fire in."""
+    """Everything scheduled, indexed by the step it happens in (built once)."""
 
     def __init__(self, model: RuleMakingModel) -> None:
+        w = model.world
         self.by_step: dict[int, list] = defaultdict(list)
         for ev in model.scenario.events:
-            self.by_step[model.world.calendar.step_of(ev.date)].append(ev)
+            self.by_step[w.calendar.step_of(ev.date)].append(ev)
+        self.created: dict[int, list[int]] = defaultdict(list)
+        for f in np.flatnonzero(w.start_step > 0):
+            self.created[int(w.start_step[f])].append(int(f))
+        self.presidencies: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        change = w.president[:, 1:] != w.president[:, :-1]
+        for f, k in zip(*np.nonzero(change), strict=True):
+            holder = int(w.president[f, k + 1])
+            if holder >= 0:
+                self.presidencies[int(k) + 1].append((int(f), holder))
+        self.launches: dict[int, list[int]] = defaultdict(list)
+        for fw in range(len(w.fw_step)):
+            self.launches[int(w.fw_step[fw])].append(fw)
 
     def fire(self, model: RuleMakingModel) -> None:
         w, k, log = model.world, model.steps, model.log
-        for f in np.flatnonzero((w.start_step == k) & ~w.active):
+        for f in self.created.get(k, ()):
             w.active[f] = True
             w.ties_dirty = True
             log.add(model, "forum_created", forum=w.forum_names[f])
-        changed = np.flatnonzero(w.president[:, k] != w.president[:, k - 1])
-        for f in changed:
-            holder = w.president[f, k]
-            if holder >= 0:
-                log.add(model, "presidency", w.names[holder], w.forum_names[f])
-        for fw in np.flatnonzero(w.fw_step == k):
+        for f, holder in self.presidencies.get(k, ()):
+            log.add(model, "presidency", w.names[holder], w.forum_names[f])
+        for fw in self.launches.get(k, ()):
             w.fw_launched[fw] = True
             w.fw_members[fw, w.fw_founder[fw]] = True
             log.add(
@@ -73,7 +83,7 @@ class Timeline:
                 w.members[i, f] = ev.type == "join"
                 if ev.type == "leave":
                     w.engagement[i, f] = 0.0
-                w.ties_dirty = True
+                w.membership_changed([i])
                 log.add(model, ev.type, ev.state, ev.forum, ev.note)
             elif ev.type == "set":
                 attr, col = _FIELDS[ev.field]

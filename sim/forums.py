@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.pulls import distance
+from sim.pulls import cross_distance, distance
 
 if TYPE_CHECKING:
     from sim.model import RuleMakingModel
@@ -29,13 +29,13 @@ def membership_step(model: RuleMakingModel) -> None:
     open_f = w.active & (w.forum_openness > 0)
     if not open_f.any():
         return
-    close = 1.0 - distance(w.pos[:, None, :], w.text[None, :, :])  # [N, F]
+    close = 1.0 - w.dist_text_pos().T  # [N, F]
     cand = (~w.members) & open_f[None, :] & w.eligible.T & (close >= p.join_threshold)
     u = model.rng.random(cand.shape)
     joins = cand & (u < p.join_rate * w.forum_openness[None, :])
     if joins.any():
         w.members |= joins
-        w.ties_dirty = True
+        w.membership_changed(np.flatnonzero(joins.any(axis=1)))
         for i, f in zip(*np.nonzero(joins), strict=True):
             model.log.add(model, "join", w.names[i], w.forum_names[f], "endogenous")
 
@@ -45,7 +45,7 @@ def framework_step(model: RuleMakingModel) -> None:
     live = np.flatnonzero(w.fw_launched)
     if live.size == 0:
         return
-    close = 1.0 - distance(w.pos[None, :, :], w.fw_text[live][:, None, :])  # [K, N]
+    close = 1.0 - cross_distance(w.fw_text[live], w.pos)  # [K, N]
     base = model.scenario.paths.institutional.baseline_engagement
     drive = base + w.engagement[w.fw_founder[live], w.fw_forum[live]]
     prob = p.join_rate * np.minimum(1.0, drive)[:, None]

@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.pulls import distance
-
 if TYPE_CHECKING:
     from sim.model import RuleMakingModel
 
@@ -50,7 +48,7 @@ def rule_alignment(model: RuleMakingModel) -> np.ndarray:
     if not w.active.any():
         return np.full(w.N, np.nan)
     wt = w.weight * w.active
-    sim = 1.0 - distance(w.pos[:, None, :], w.text[None, :, :])
+    sim = 1.0 - w.dist_text_pos().T
     return sim @ wt / wt.sum()
 
 

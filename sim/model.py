@@ -72,6 +72,7 @@ class RuleMakingModel(mesa.Model):
         self.state_agents = [StateAgent(self, i) for i in range(w.N)]
         self.forum_agents = [ForumAgent(self, f) for f in range(w.F)]
         self.recorder = Recorder(self, self.n_steps)
+        self.refresh_cache()
         self.running = True
         self.recorder.record(self, 0)
 
@@ -92,6 +93,19 @@ class RuleMakingModel(mesa.Model):
         w = self.world
         return w.weight * (size @ (w.members & w.active[None, :]))
 
+    def refresh_cache(self) -> None:
+        """Quantities that hold for the whole choice-and-action phase of a step."""
+        self.size = self.target_size()
+        self.forum_value = self.text_value(self.size)
+        self.clout = self.world.clout(self.scenario.influence.clout)
+        self.cache: dict[str, np.ndarray] = {}
+
+    def memo(self, key: str, fn) -> np.ndarray:
+        """Compute once per step (cleared by `refresh_cache`)."""
+        if key not in self.cache:
+            self.cache[key] = fn()
+        return self.cache[key]
+
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
         w, sc = self.world, self.scenario
@@ -100,22 +114,27 @@ class RuleMakingModel(mesa.Model):
         w.market *= w.growth[:, 3]
         # 2. scheduled events
         self.timeline.fire(self)
+        w.engagement *= 1.0 - sc.paths.institutional.engagement_decay
+        self.refresh_cache()
         # 3. choices
         self.syn = synergy.multipliers(w.use, self.coupling, sc.model.synergy)
         w.action = self.policies.choose(self)
         # 4. effects
         self.pulls.reset()
         self.gains.fill(0.0)
-        w.engagement *= 1.0 - sc.paths.institutional.engagement_decay
         for a, name in enumerate(self.actions):
             actors = np.flatnonzero(w.action == a)
             if actors.size:
                 ACTIONS[name].apply(self, actors)
         institutional.consensus(self)
         self.pulls.anchor += sc.influence.anchoring
-        size = self.target_size()
         self.pulls.resolve(
-            self.gains, self.gain_col, size, self.text_value(size), sc.paths.institutional.broker_credit
+            self.gains,
+            self.gain_col,
+            self.size,
+            self.forum_value,
+            w.dist_text_pos(),
+            sc.paths.institutional.broker_credit,
         )
         practice.relax_openness(self)
         forums.framework_step(self)

@@ -73,7 +73,7 @@ class Policies:
         cum = np.cumsum(self.probabilities(), axis=1)
         choice = np.minimum((cum < u[:, :1] * cum[:, -1:]).sum(axis=1), a - 1)
         if self.is_br.size:
-            pot = np.column_stack([ACTIONS[name].potential(model)[self.is_br] for name in self.actions])
+            pot = np.column_stack([ACTIONS[name].potential(model, self.is_br) for name in self.actions])
             scale = np.maximum(pot.max(axis=1, keepdims=True), 1e-12)
             gumbel = -np.log(-np.log(rng.random(pot.shape).clip(1e-12, 1 - 1e-12)))
             score = pot / scale + self.noise[self.is_br, None] * gumbel

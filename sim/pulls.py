@@ -27,13 +27,28 @@ def _g(total: np.ndarray) -> np.ndarray:
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Normalised Euclidean distance in the norm space: 0 (same) .. 1 (opposite corners)."""
+    """Normalised Euclidean distance in the norm space, row by row: 0 (same) .. 1 (opposite
+    corners). `a` and `b` have the same shape [..., D]."""
     diff = a - b
     return np.sqrt(np.einsum("...d,...d->...", diff, diff) / a.shape[-1])
 
 
+def cross_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[n, m] normalised distances between every row of `a` [n, D] and of `b` [m, D].
+
+    Uses |x - y|^2 = |x|^2 + |y|^2 - 2 x.y (one matrix product instead of an n*m*D array)."""
+    sq = np.einsum("nd,nd->n", a, a)[:, None] + np.einsum("md,md->m", b, b)[None, :] - 2.0 * (a @ b.T)
+    np.maximum(sq, 0.0, out=sq)
+    sq /= a.shape[-1]
+    return np.sqrt(sq, out=sq)
+
+
 class Pulls:
-    """Per-step accumulator of pull coefficients, by credit channel."""
+    """Per-step accumulator of pull coefficients, by credit channel.
+
+    Forum-text pulls are [F, N] matrices per channel (small). Position pulls are blocks
+    (channel, sources, coef[N targets, S sources]) so that a step costs O(N * actors), not
+    O(N^2)."""
 
     def __init__(self, world: World, text_channels: dict[str, str], pos_channels: dict[str, str]):
         n, f = world.N, world.F
@@ -42,22 +57,19 @@ class Pulls:
         self.text_credit = text_channels
         self.pos_credit = pos_channels
         self.text = {c: np.zeros((f, n)) for c in text_channels}
-        self.pos = {c: np.zeros((n, n)) for c in pos_channels}
+        self.blocks: list[tuple[str, np.ndarray, np.ndarray]] = []
         self.link = np.zeros(len(world.link_a))
         self.link_brokers = np.zeros((len(world.link_a), n))
         self.anchor = np.zeros(n)
         self.extra_w = np.zeros(n)
         self.extra_sum = np.zeros((n, world.D))
         self.used_text: set[str] = set()
-        self.used_pos: set[str] = set()
 
     def reset(self) -> None:
         for c in self.used_text:
             self.text[c].fill(0.0)
-        for c in self.used_pos:
-            self.pos[c].fill(0.0)
         self.used_text.clear()
-        self.used_pos.clear()
+        self.blocks.clear()
         self.link.fill(0.0)
         self.link_brokers.fill(0.0)
         self.anchor.fill(0.0)
@@ -65,17 +77,20 @@ class Pulls:
         self.extra_sum.fill(0.0)
 
     def add_text(self, channel: str, forums: np.ndarray, states: np.ndarray, coef: np.ndarray) -> None:
-        np.add.at(self.text[channel], (forums, states), coef)
+        """Add coef[k] at (forums[k], states[k]); the pairs must be distinct."""
+        self.text[channel][forums, states] += coef
         self.used_text.add(channel)
 
     def text_matrix(self, channel: str) -> np.ndarray:
+        """Writable [forum, source state] coefficient matrix of a text channel."""
         self.used_text.add(channel)
         return self.text[channel]
 
-    def pos_matrix(self, channel: str) -> np.ndarray:
-        """Writable [target, source] coefficient matrix of a position channel."""
-        self.used_pos.add(channel)
-        return self.pos[channel]
+    def add_pos(self, channel: str, sources: np.ndarray, coef: np.ndarray) -> None:
+        """Pull every state j toward the positions of `sources` with coef[j, s]."""
+        if channel not in self.pos_credit:
+            raise KeyError(f"unknown position channel {channel!r}")
+        self.blocks.append((channel, sources, coef))
 
     def add_target(self, coef: np.ndarray, target: np.ndarray) -> None:
         """Pull every state's position toward a per-state target (not another state)."""
@@ -89,30 +104,35 @@ class Pulls:
         gain_col: dict[str, int],
         size: np.ndarray,
         text_value: np.ndarray,
+        dist_tp: np.ndarray,
         broker_credit: float = 1.0,
     ) -> None:
         """Move texts and positions; credit each source with the movement it caused.
 
         `size[j]`: value of moving state j's position; `text_value[f]`: value of moving
-        forum f's text (its weight times the total size of the members it binds)."""
+        forum f's text (its weight times the total size of the members it binds);
+        `dist_tp[f, i]`: distance between forum f's text and state i's position now."""
         w = self.world
         text, pos = w.text, w.pos
         # ---- forum texts
-        ct = sum((self.text[c] for c in self.used_text), np.zeros((w.F, w.N)))
-        lc = np.zeros((w.F, w.F))
-        if self.link.any():
-            lc[w.link_a, w.link_b] = self.link
-            lc[w.link_b, w.link_a] = self.link
-        t_total = ct.sum(axis=1) + lc.sum(axis=1)
         new_text = text
-        if t_total.any():
+        if self.used_text or self.link.any():
+            ct = sum(self.text[c] for c in self.used_text) if self.used_text else np.zeros((w.F, w.N))
+            t_total = ct.sum(axis=1)
+            target = ct @ pos
+            has_link = bool(self.link.any())
+            if has_link:
+                lc = np.zeros((w.F, w.F))
+                lc[w.link_a, w.link_b] = self.link
+                lc[w.link_b, w.link_a] = self.link
+                t_total = t_total + lc.sum(axis=1)
+                target += lc @ text
             g = _g(t_total)
-            new_text = text + g[:, None] * (ct @ pos + lc @ text - t_total[:, None] * text)
-            dist_fs = distance(text[:, None, :], pos[None, :, :])  # [F, N]
-            moved = (g * text_value)[:, None] * dist_fs
+            new_text = text + g[:, None] * (target - t_total[:, None] * text)
+            moved = (g * text_value)[:, None] * dist_tp
             for c in self.used_text:
-                gains[:, gain_col[self.text_credit[c]]] += (moved * self.text[c]).sum(axis=0)
-            if self.link.any():
+                gains[:, gain_col[self.text_credit[c]]] += np.einsum("fn,fn->n", moved, self.text[c])
+            if has_link:
                 d_link = distance(text[w.link_a], text[w.link_b])
                 mov = (
                     self.link
@@ -122,22 +142,20 @@ class Pulls:
                 share = self.link_brokers / np.maximum(self.link_brokers.sum(axis=1, keepdims=True), 1e-12)
                 gains[:, gain_col["institutional"]] += broker_credit * (mov @ share)
         # ---- state positions
-        cp = sum((self.pos[c] for c in self.used_pos), np.zeros((w.N, w.N)))
-        p_total = cp.sum(axis=1) + self.anchor + self.extra_w
+        p_total = self.anchor + self.extra_w
+        target = self.anchor[:, None] * w.home + self.extra_sum
+        for _, src, coef in self.blocks:
+            p_total = p_total + coef.sum(axis=1)
+            target += coef @ pos[src]
         new_pos = pos
         if p_total.any():
             g = _g(p_total)
-            new_pos = pos + g[:, None] * (
-                cp @ pos + self.anchor[:, None] * w.home + self.extra_sum - p_total[:, None] * pos
-            )
-            sources = np.flatnonzero(cp.any(axis=0))
-            if sources.size:
-                d = distance(pos[:, None, :], pos[None, sources, :])  # [N, S]
-                moved = g[:, None] * d
-                for c in self.used_pos:
-                    part = self.pos[c][:, sources] * moved
-                    gains[sources, gain_col[self.pos_credit[c]]] += size @ part
-                    if c == "practice":
-                        w.received[:, sources] += part
+            new_pos = pos + g[:, None] * (target - p_total[:, None] * pos)
+            for channel, src, coef in self.blocks:
+                part = coef * cross_distance(pos, pos[src]) * g[:, None]
+                gains[src, gain_col[self.pos_credit[channel]]] += size @ part
+                if channel == "practice":
+                    w.received[:, src] += part
         w.text = np.clip(new_text, 0.0, 1.0)
         w.pos = np.clip(new_pos, 0.0, 1.0)
+        w.version += 1

@@ -10,20 +10,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim import forums, influence
+from sim import influence
 
 if TYPE_CHECKING:
     from sim.model import RuleMakingModel
 
-STATE_SERIES = (
-    "influence",
-    "influence_share",
-    "resource_share",
-    "punching_ratio",
-    "rule_alignment",
-    "reputation",
-    "openness",
-)
+STATE_SERIES = ("influence", "reputation", "openness")
 RES_SERIES = ("compute", "data", "algorithms")
 
 
@@ -42,18 +34,10 @@ class Recorder:
         self.members = np.zeros((t, w.F), dtype=np.int64)
         self.weight = np.full((t, w.F), np.nan)
         self.active = np.zeros((t, w.F), dtype=bool)
-        self.align = np.full((t, len(w.link_a)), np.nan)
-        self.hhi = np.full(t, np.nan)
 
     def record(self, model: RuleMakingModel, k: int) -> None:
         w, s = model.world, self.s
-        share = w.influence_share()
-        rshare = w.resource_share()
         s["influence"][k] = w.influence
-        s["influence_share"][k] = share
-        s["resource_share"][k] = rshare
-        s["punching_ratio"][k] = share / rshare
-        s["rule_alignment"][k] = influence.rule_alignment(model)
         s["reputation"][k] = w.reputation
         s["openness"][k] = w.openness
         self.res[k] = w.res
@@ -65,10 +49,39 @@ class Recorder:
         self.members[k] = w.members.sum(axis=0)
         self.weight[k] = w.weight
         self.active[k] = w.active
-        if w.link_a.size:
-            self.align[k] = forums.alignment(model)
-        self.hhi[k] = influence.herfindahl(share)
         self.n = k + 1
+
+    # ------------------------------------------------------------------ derived series
+    def derived(self, model: RuleMakingModel) -> dict[str, np.ndarray]:
+        """[T, N] series computed from the recorded stocks in one vectorised pass."""
+        w, t = model.world, self.n
+        infl = self.s["influence"][:t]
+        total = infl.sum(axis=1, keepdims=True)
+        share = np.divide(infl, total, out=np.full_like(infl, 1.0 / w.N), where=total > 0)
+        res = self.res[:t]
+        rshare = (res / res.sum(axis=1, keepdims=True)).mean(axis=2)
+        pos, text = self.pos[:t], self.text[:t]
+        diff = pos[:, :, None, :] - text[:, None, :, :]  # [T, N, F, D]
+        sim = 1.0 - np.sqrt(np.square(diff).mean(axis=3))
+        wt = self.weight[:t] * self.active[:t]
+        wsum = wt.sum(axis=1)
+        with np.errstate(all="ignore"):
+            align = np.einsum("tnf,tf->tn", sim, wt) / wsum[:, None]
+        return {
+            "influence": infl,
+            "influence_share": share,
+            "resource_share": rshare,
+            "punching_ratio": share / rshare,
+            "rule_alignment": np.where(wsum[:, None] > 0, align, np.nan),
+        }
+
+    def alignment(self, model: RuleMakingModel) -> np.ndarray:
+        """[T, L] alignment of each linked forum pair (NaN while either is inactive)."""
+        w, t = model.world, self.n
+        a, b = w.link_a, w.link_b
+        diff = self.text[:t, a, :] - self.text[:t, b, :]
+        align = 1.0 - np.sqrt(np.square(diff).mean(axis=2))
+        return np.where(self.active[:t, a] & self.active[:t, b], align, np.nan)
 
     # ------------------------------------------------------------------ tables
     def tables(self, model: RuleMakingModel) -> dict[str, pd.DataFrame]:
@@ -87,8 +100,8 @@ class Recorder:
             "state": np.tile(np.array(w.names, dtype=object), t),
             "action": action_names[self.action[:t].ravel()],
         }
-        for key in ("influence", "influence_share", "resource_share", "punching_ratio", "rule_alignment"):
-            states[key] = self.s[key][:t].ravel()
+        for key, series in self.derived(model).items():
+            states[key] = series.ravel()
         states["followers"] = self.followers[:t].ravel()
         for c, name in enumerate(RES_SERIES):
             states[name] = self.res[:t, :, c].ravel()
@@ -111,7 +124,7 @@ class Recorder:
             forum_cols[dim] = self.text[:t, :, d].ravel()
 
         model_cols: dict[str, np.ndarray] = {"step": steps, "year": years}
-        align = self.align[:t]
+        align = self.alignment(model)
         with np.errstate(all="ignore"):
             valid = ~np.isnan(align)
             n_valid = valid.sum(axis=1)
@@ -119,7 +132,7 @@ class Recorder:
         model_cols["alignment_index"] = overall
         for j, name in enumerate(w.link_names):
             model_cols[f"alignment[{name}]"] = align[:, j]
-        model_cols["influence_hhi"] = self.hhi[:t]
+        model_cols["influence_hhi"] = np.square(self.derived(model)["influence_share"]).sum(axis=1)
 
         events = pd.DataFrame(
             model.log.rows, columns=["step", "year", "event", "state", "forum", "detail"]

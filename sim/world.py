@@ -146,26 +146,52 @@ class World:
         self.reputation = np.zeros(N)
         self.received = np.zeros((N, N))  # received[j, i]: practice pull j has taken from i
         self.action = np.full(N, -1, dtype=np.int64)
-        self.ties_dirty = True
+        self.ties_dirty = True  # everything must be recomputed (a forum opened, say)
+        self.ties_rows: set[int] = set()  # states whose memberships changed since
         self.ties = np.zeros((N, N))
+        self.static_ties: np.ndarray | None = None
+        self.version = 0  # bumped whenever positions or texts change (caches key on it)
+        self._dist_tp: tuple[int, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ derived quantities
     def refresh_ties(self, partner_tie: float, region_tie: float, comember_tie: float) -> None:
-        """Practice-sharing reach: partners, region and club co-membership (clubs bind more)."""
+        """Practice-sharing reach: partners, region, and co-membership of club forums.
+
+        Co-membership tie = comember_tie * min(1, sum over shared active forums of
+        (1 - inclusiveness)): clubs bind more than universal forums, and shared clubs add up."""
+        if self.static_ties is None:
+            has_region = np.array([bool(r) for r in self.region_names])[self.region]
+            same_region = (self.region[:, None] == self.region[None, :]) & has_region[:, None]
+            self.static_ties = np.maximum(partner_tie * self.partners, region_tie * same_region)
         club = (1.0 - self.inclusiveness) * self.active
-        m = self.members * np.sqrt(club)[None, :]
-        comember = np.zeros((self.N, self.N))
-        for k in np.flatnonzero(club > 0):
-            col = m[:, k]
-            np.maximum(comember, np.outer(col, col), out=comember)
-        same_region = (self.region[:, None] == self.region[None, :]) & (
-            np.array([bool(r) for r in self.region_names])[self.region][:, None]
-        )
-        t = np.maximum(partner_tie * self.partners, region_tie * same_region)
-        t = np.maximum(t, comember_tie * comember)
-        np.fill_diagonal(t, 0.0)
-        self.ties = t
+        m = self.members.astype(float)
+        if self.ties_dirty:
+            comember = (m * (comember_tie * club)) @ m.T
+            np.minimum(comember, comember_tie, out=comember)
+            t = np.maximum(self.static_ties, comember, out=comember)
+            np.fill_diagonal(t, 0.0)
+            self.ties = t
+        elif self.ties_rows:
+            rows = np.fromiter(sorted(self.ties_rows), dtype=np.int64)
+            part = np.minimum((m[rows] * (comember_tie * club)) @ m.T, comember_tie)
+            part = np.maximum(self.static_ties[rows], part)
+            part[np.arange(rows.size), rows] = 0.0
+            self.ties[rows] = part
+            self.ties[:, rows] = part.T
         self.ties_dirty = False
+        self.ties_rows.clear()
+
+    def membership_changed(self, states) -> None:
+        """Note that these states joined or left a forum (ties are updated lazily)."""
+        self.ties_rows.update(int(i) for i in states)
+
+    def dist_text_pos(self) -> np.ndarray:
+        """[F, N] distances between forum texts and state positions (cached per version)."""
+        from sim.pulls import cross_distance
+
+        if self._dist_tp is None or self._dist_tp[0] != self.version:
+            self._dist_tp = (self.version, cross_distance(self.text, self.pos))
+        return self._dist_tp[1]
 
     def resource_share(self) -> np.ndarray:
         return (self.res / self.res.sum(axis=0)).mean(axis=1)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.pulls import distance
+from sim.pulls import cross_distance
 
 if TYPE_CHECKING:
     from sim.model import RuleMakingModel
@@ -33,18 +33,23 @@ NAME = "discourse"
 COL = 1
 
 
-def legitimacy(model: RuleMakingModel, idx: np.ndarray) -> np.ndarray:
-    """[n, F] acceptance of each actor's drafts in each forum."""
-    w, p = model.world, model.scenario.paths.discourse
-    m = w.members & w.active[None, :]
-    count = m.sum(axis=0)
-    centre = np.divide(m.T @ w.pos, count[:, None], out=w.text.copy(), where=count[:, None] > 0)
-    pos = w.pos[idx]
-    penalty = p.distance_penalty * distance(pos[:, None, :], centre[None, :, :])
-    for dim, weight in p.framing_penalty.items():
-        d = w.norms.index(dim)
-        penalty = penalty + weight * np.abs(pos[:, d][:, None] - centre[None, :, d])
-    return np.exp(-penalty)
+def legitimacy(model: RuleMakingModel) -> np.ndarray:
+    """[N, F] acceptance of each state's drafts in each forum (computed once a step)."""
+
+    def compute() -> np.ndarray:
+        w, p = model.world, model.scenario.paths.discourse
+        m = w.members & w.active[None, :]
+        count = m.sum(axis=0)
+        centre = np.divide(m.T @ w.pos, count[:, None], out=w.text.copy(), where=count[:, None] > 0)
+        penalty = p.distance_penalty * cross_distance(w.pos, centre)
+        if p.framing_penalty:
+            dims = [w.norms.index(d) for d in p.framing_penalty]
+            weights = np.array(list(p.framing_penalty.values()))
+            gap = np.abs(w.pos[:, None, dims] - centre[None, :, dims])  # [N, F, k]
+            penalty += gap @ weights
+        return np.exp(-penalty)
+
+    return model.memo("legitimacy", compute)
 
 
 def strength(model: RuleMakingModel, idx: np.ndarray) -> np.ndarray:
@@ -55,15 +60,23 @@ def strength(model: RuleMakingModel, idx: np.ndarray) -> np.ndarray:
     base = p.draft_rate * w.cap[idx, 2] * knowledge * model.syn[idx, COL]
     pres = np.where(w.president[:, model.steps][None, :] == idx[:, None], p.presidency_multiplier, 1.0)
     can = w.members[idx] & w.active[None, :]
-    return base[:, None] * legitimacy(model, idx) * pres * can
+    return base[:, None] * legitimacy(model)[idx] * pres * can
+
+
+def _score_all(model: RuleMakingModel) -> tuple[np.ndarray, np.ndarray]:
+    """Pull strength and expected gain of every state in every forum (once a step)."""
+
+    def compute():
+        w = model.world
+        s = strength(model, np.arange(w.N))
+        return s, s * w.dist_text_pos().T * model.forum_value
+
+    return model.memo("discourse_score", compute)
 
 
 def _score(model: RuleMakingModel, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    w = model.world
-    s = strength(model, idx)
-    value = model.text_value(model.target_size())
-    score = s * distance(w.pos[idx][:, None, :], w.text[None, :, :]) * value
-    return s, score
+    s, score = _score_all(model)
+    return s[idx], score[idx]
 
 
 def apply(model: RuleMakingModel, idx: np.ndarray) -> None:
@@ -74,7 +87,7 @@ def apply(model: RuleMakingModel, idx: np.ndarray) -> None:
     model.pulls.add_text("draft", f[ok], idx[ok], s[rows[ok], f[ok]])
 
 
-def potential(model: RuleMakingModel) -> np.ndarray:
+def potential(model: RuleMakingModel, idx: np.ndarray) -> np.ndarray:
     """Expected gain of drafting now: the best forum's value * pull * distance."""
-    _, score = _score(model, np.arange(model.world.N))
+    _, score = _score(model, idx)
     return score.max(axis=1, initial=0.0)

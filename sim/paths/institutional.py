@@ -25,16 +25,22 @@ COL = 0  # column in the synergy multipliers
 
 
 def _targets(model: RuleMakingModel, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    w, p = model.world, model.scenario.paths.institutional
-    pres = w.president[:, model.steps][None, :] == idx[:, None]
-    score = (
-        (w.members[idx] & w.active[None, :])
-        * model.text_value(model.target_size())
-        * (1.0 + p.presidency_preference * pres)
-        * (1.0 - w.engagement[idx] + 1e-3)
-    )
-    best = score.argmax(axis=1)
-    return best, score[np.arange(idx.size), best] > 0
+    """The forum each state would engage in now, and whether it has one (once a step)."""
+
+    def compute():
+        w, p = model.world, model.scenario.paths.institutional
+        pres = w.president[:, model.steps][None, :] == np.arange(w.N)[:, None]
+        score = (
+            (w.members & w.active[None, :])
+            * model.forum_value
+            * (1.0 + p.presidency_preference * pres)
+            * (1.0 - w.engagement + 1e-3)
+        )
+        best = score.argmax(axis=1)
+        return best, score[np.arange(w.N), best] > 0
+
+    best, ok = model.memo("institutional_targets", compute)
+    return best[idx], ok[idx]
 
 
 def apply(model: RuleMakingModel, idx: np.ndarray) -> None:
@@ -68,28 +74,26 @@ def consensus(model: RuleMakingModel) -> None:
     w, p = model.world, model.scenario.paths.institutional
     if p.consensus_rate == 0.0:
         return
-    clout = w.clout(model.scenario.influence.clout)
-    agenda = (w.members & w.active[None, :]) * (p.baseline_engagement + w.engagement) * clout[:, None]
+    agenda = (w.members & w.active[None, :]) * (p.baseline_engagement + w.engagement) * model.clout[:, None]
     total = agenda.sum(axis=0)
     share = np.divide(agenda, total, out=np.zeros_like(agenda), where=total > 0)
     model.pulls.text_matrix("consensus")[:] += p.consensus_rate * share.T
 
 
-def potential(model: RuleMakingModel) -> np.ndarray:
+def potential(model: RuleMakingModel, idx: np.ndarray) -> np.ndarray:
     """Expected gain of participating now: the extra consensus pull the raised engagement
     buys over its lifetime (1 / engagement_decay steps) plus the brokerage it enables."""
     w, p = model.world, model.scenario.paths.institutional
-    idx = np.arange(w.N)
     f, ok = _targets(model, idx)
-    rate = np.minimum(1.0, p.engagement_rate * model.syn[:, COL])
+    rate = np.minimum(1.0, p.engagement_rate * model.syn[idx, COL])
     d_eng = rate * (1.0 - w.engagement[idx, f])
     n_members = np.maximum((w.members & w.active[None, :]).sum(axis=0), 1)
     lifetime = 1.0 / max(p.engagement_decay, model.scenario.influence.decay, 1e-3)
-    dist = distance(w.pos, w.text[f])
-    value = model.text_value(model.target_size())
+    dist = w.dist_text_pos()[f, idx]
+    value = model.forum_value
     gain = value[f] * p.consensus_rate * d_eng / n_members[f] * dist * lifetime
     if w.link_a.size and p.brokerage_rate > 0:
         d_link = distance(w.text[w.link_a], w.text[w.link_b])
         wl = (value[w.link_a] + value[w.link_b]) * p.broker_credit
-        gain = gain + p.brokerage_rate * (_broker_strength(model, idx) @ (d_link * wl)) * model.syn[:, COL]
+        gain = gain + p.brokerage_rate * (_broker_strength(model, idx) @ (d_link * wl)) * model.syn[idx, COL]
     return np.where(ok, gain, 0.0)
