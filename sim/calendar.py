@@ -7,18 +7,19 @@ interval [t(k-1), t(k)) contains d.
 
 from __future__ import annotations
 
-import datetime as dt
+import calendar
 import math
 
 
 def decimal_year(date: str) -> float:
+    """'2019-07-15' -> 2019 + (6 + 14/31) / 12: months are twelfths, so quarters start on
+    1 January, 1 April, 1 July and 1 October exactly."""
     parts = [int(p) for p in date.split("-")]
     y = parts[0]
     m = parts[1] if len(parts) > 1 else 1
     d = parts[2] if len(parts) > 2 else 1
-    start = dt.date(y, 1, 1)
-    days = (dt.date(y, 12, 31) - start).days + 1
-    return y + (dt.date(y, m, d) - start).days / days
+    days = calendar.monthrange(y, m)[1]
+    return y + (m - 1 + (d - 1) / days) / 12
 
 
 class Calendar:

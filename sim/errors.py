@@ -48,7 +48,7 @@ def fmt_location(loc: tuple, raw: object) -> str:
     out = ""
     node = raw
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(node, dict):
             out += f"[{part}]"
             item = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
             if isinstance(item, dict) and isinstance(item.get("name"), str):

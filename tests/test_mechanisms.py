@@ -1,0 +1,298 @@
+"""Each mechanism against its switched-off case: direction and size of the effect."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import build, isolate, only
+
+from sim.paths import discourse, synergy
+from sim.pulls import distance
+
+
+def _text_move(m, forum: str, toward: str) -> float:
+    """Reduction of the distance between a forum's text and a state's position in one step."""
+    w = m.world
+    f, i = w.forum_index[forum], w.index[toward]
+    before = float(distance(w.text[f], w.pos[i]))
+    m.step()
+    return before - float(distance(w.text[f], w.pos[i]))
+
+
+# ----------------------------------------------------------------------------- influence stock
+@pytest.mark.parametrize("decay", [0.0, 0.05, 0.3])
+def test_influence_decays_geometrically_without_gains(raw, decay):
+    isolate(raw)
+    for s in raw["states"]:
+        s["activity"] = 0.0
+    raw["influence"]["decay"] = decay
+    m = build(raw)
+    m.world.influence[:] = 1.0
+    for _ in range(3):
+        m.step()
+    np.testing.assert_allclose(m.world.influence, (1 - decay) ** 3)
+
+
+def test_reputation_adds_to_influence_of_engaged_states(raw):
+    isolate(raw)
+    raw["influence"]["reputation_weight"] = 0.5
+    only(raw, "A", "institutional")
+    m = build(raw)
+    m.run()
+    w = m.world
+    assert w.reputation[w.index["A"]] > 0.1
+    assert w.reputation[w.index["B"]] == 0.0
+    assert w.influence[w.index["A"]] > w.influence[w.index["B"]]
+
+
+# ----------------------------------------------------------------------------- discourse
+def test_presidency_multiplies_the_draft(raw):
+    isolate(raw)
+    only(raw, "B", "discourse")
+    raw["forums"][1]["presidency"] = {2020: "B"}
+    raw["forums"][0]["members"] = ["A"]  # B can draft only in F2
+    host = build(raw)
+    moved_host = _text_move(host, "F2", "B")
+    raw["forums"][1]["presidency"] = {2020: "A"}
+    plain = build(raw)
+    moved_plain = _text_move(plain, "F2", "B")
+    assert moved_plain > 0
+    # pull strength doubles (multiplier 2); the saturating update gives slightly less than 2x
+    s = (1 - np.exp(-2 * _strength(host, "B", "F2") / 2)) / (1 - np.exp(-_strength(host, "B", "F2") / 2))
+    assert moved_host / moved_plain == pytest.approx(s, rel=1e-6)
+    assert 1.9 < moved_host / moved_plain <= 2.0
+    raw["paths"]["discourse"] = {"presidency_multiplier": 1.0}
+    raw["forums"][1]["presidency"] = {2020: "B"}
+    assert _text_move(build(raw), "F2", "B") == pytest.approx(moved_plain)
+
+
+def _strength(m, state: str, forum: str) -> float:
+    w = m.world
+    return float(discourse.strength(m, np.array([w.index[state]]))[0, w.forum_index[forum]])
+
+
+def test_legitimacy_penalty_for_securitised_framing(raw):
+    isolate(raw)
+    only(raw, "C", "discourse")  # C is far from F2's centre on security (0.8 vs ~0.475)
+    raw["paths"]["discourse"] = {"distance_penalty": 0.0, "framing_penalty": {"security": 2.0}}
+    penalised = build(raw)
+    moved_pen = _text_move(penalised, "F2", "C")
+    raw["paths"]["discourse"]["framing_penalty"] = {}
+    free = build(raw)
+    moved_free = _text_move(free, "F2", "C")
+    assert 0 < moved_pen < moved_free
+    centre = np.mean([s["position"][2] for s in raw["states"]])
+    expected = np.exp(-2.0 * abs(0.8 - centre))
+    assert _strength(penalised, "C", "F2") / _strength(free, "C", "F2") == pytest.approx(expected)
+
+
+def test_legitimacy_falls_with_distance_from_the_forum(raw):
+    isolate(raw)
+    raw["paths"]["discourse"] = {"framing_penalty": {}, "distance_penalty": 1.0}
+    m = build(raw)
+    legit = discourse.legitimacy(m)[:, m.world.forum_index["F2"]]
+    w = m.world
+    centre = w.pos.mean(axis=0)
+    order = np.argsort(distance(w.pos, centre[None, :]))
+    assert np.all(np.diff(legit[order]) <= 1e-12)  # further from the centre: less accepted
+
+
+# ----------------------------------------------------------------------------- institutional
+def test_participation_raises_engagement_and_consensus_pull(raw):
+    raw = isolate(raw)
+    raw["paths"]["institutional"]["consensus_rate"] = 0.2
+    only(raw, "B", "institutional")
+    engaged = build(raw)
+    for _ in range(4):
+        engaged.step()
+    w = engaged.world
+    b = w.index["B"]
+    assert w.engagement[b].max() > 0.5
+    assert w.engagement[w.index["A"]].max() == 0.0
+    for s in raw["states"]:
+        s["activity"] = 0.0
+    idle = build(raw)
+    for _ in range(4):
+        idle.step()
+    f = w.forum_index["F1"]
+    d_eng = float(distance(w.text[f], w.pos[b]))
+    d_idle = float(distance(idle.world.text[f], idle.world.pos[b]))
+    assert d_eng < d_idle  # B's engagement pulled F1's consensus toward it
+    gain_col = engaged.gain_col["institutional"]
+    assert engaged.gains[b, gain_col] > idle.gains[b, gain_col]
+
+
+def test_brokerage_raises_alignment_and_credits_the_broker(raw):
+    isolate(raw)
+    only(raw, "A", "institutional")
+    raw["paths"]["institutional"]["brokerage_rate"] = 0.3
+    raw["forums"][0]["text"] = [0.9, 0.9, 0.1]
+    raw["forums"][1]["text"] = [0.1, 0.2, 0.9]
+    broker = build(raw)
+    broker.world.engagement[0, :] = 0.8  # A already engaged in both linked forums
+    align0 = 1 - float(distance(broker.world.text[0], broker.world.text[1]))
+    broker.step()
+    align_broker = 1 - float(distance(broker.world.text[0], broker.world.text[1]))
+    raw["paths"]["institutional"]["brokerage_rate"] = 0.0
+    plain = build(raw)
+    plain.world.engagement[0, :] = 0.8
+    plain.step()
+    align_plain = 1 - float(distance(plain.world.text[0], plain.world.text[1]))
+    assert align_plain == pytest.approx(align0)
+    assert align_broker > align0 + 0.05
+    col = broker.gain_col["institutional"]
+    assert broker.gains[0, col] > 0 and plain.gains[0, col] == 0
+    assert broker.recorder.tables(broker)["model"]["alignment_index"].iloc[-1] == pytest.approx(align_broker)
+
+
+# ----------------------------------------------------------------------------- practice
+def test_soft_law_practice_moves_low_capacity_targets_more(raw):
+    isolate(raw)
+    only(raw, "A", "practice")
+    st = {s["name"]: s for s in raw["states"]}
+    st["A"]["soft_law"] = 1.0
+    st["A"]["partners"] = ["C", "D"]
+    st["C"]["capacities"]["regulatory"] = 0.1
+    st["D"]["capacities"]["regulatory"] = 0.9
+    st["D"]["position"] = list(st["C"]["position"])  # same distance to A
+    raw["paths"]["practice"].update({"soft_fit": 1.0, "region_tie": 0.0, "comember_tie": 0.0})
+
+    def moves(r):
+        m = build(r)
+        w = m.world
+        a, c, d = w.index["A"], w.index["C"], w.index["D"]
+        before = distance(w.pos[[c, d]], w.pos[[a, a]])
+        m.step()
+        after = distance(m.world.pos[[c, d]], m.world.pos[[a, a]])
+        return before - after, m
+
+    (mc, md), m = moves(raw)
+    assert mc > md > 0
+    assert mc / md == pytest.approx((1 + 0.9) / (1 + 0.1), rel=0.02)
+    assert m.gains[0, m.gain_col["practice"]] > 0
+    raw["paths"]["practice"]["soft_fit"] = 0.0
+    (mc0, md0), _ = moves(raw)
+    assert mc0 == pytest.approx(md0)
+
+
+def test_practice_builds_capacity_and_followers(raw):
+    isolate(raw)
+    only(raw, "A", "practice")
+    raw["paths"]["practice"]["capacity_building"] = 0.1
+    raw["states"][0]["partners"] = ["C"]
+    m = build(raw)
+    c = m.world.index["C"]
+    base = m.world.openness[c]
+    m.run()
+    assert m.world.openness[c] > base + 0.05
+    df = m.tables()["states"]
+    last = df[df.step == df.step.max()].set_index("state")
+    assert last.loc["A", "followers"] >= 1
+
+
+# ----------------------------------------------------------------------------- synergy
+def test_synergy_zero_makes_paths_independent(raw):
+    isolate(raw)
+    only(raw, "B", "discourse")
+    moved = {}
+    for syn in (0.0, 1.0):
+        for use in ((0, 0, 0), (1, 0, 1)):
+            raw["model"]["synergy"] = syn
+            m = build(raw)
+            m.world.use[m.world.index["B"]] = use
+            gain_before = m.world.influence.copy()
+            m.step()
+            moved[syn, use] = (m.gains[m.world.index["B"], m.gain_col["discourse"]], gain_before)
+    g = {k: v[0] for k, v in moved.items()}
+    assert g[0.0, (1, 0, 1)] == pytest.approx(g[0.0, (0, 0, 0)])  # no synergy: history irrelevant
+    assert g[1.0, (1, 0, 1)] > 1.5 * g[1.0, (0, 0, 0)]  # recent use of the others amplifies
+
+
+def test_synergy_multiplier_formula(raw):
+    m = build(raw)
+    c = synergy.coupling_matrix(m.scenario.model)
+    use = np.array([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]])
+    mult = synergy.multipliers(use, c, 2.0)
+    # institutional use amplifies discourse (coupling 1.0) and practice (1.0)
+    np.testing.assert_allclose(mult[0], [1.0, 3.0, 3.0])
+    # discourse + practice use amplify institutional (0.5 each) and each other (1.0)
+    np.testing.assert_allclose(mult[1], [1 + 2 * (0.25 + 0.25), 2.0, 2.0])
+    np.testing.assert_allclose(synergy.multipliers(use, c, 0.0), 1.0)
+
+
+# ----------------------------------------------------------------------------- forums
+def test_framework_joiners_raise_forum_weight_and_credit_founder(raw):
+    isolate(raw)
+    for s in raw["states"]:
+        s["activity"] = 0.0
+    raw["frameworks"] = [
+        {"name": "FW", "founder": "A", "forum": "F2", "date": "2020-01", "text": [0.5, 0.5, 0.5]}
+    ]
+    raw["framework_settings"] = {"join_rate": 1.0, "join_threshold": 0.0, "weight_gain": 1.0}
+    m = build(raw)
+    m.world.engagement[0, 1] = 1.0
+    m.step()
+    w = m.world
+    assert w.fw_members[0].all()
+    assert w.weight[1] == pytest.approx(w.weight0[1] * 2.0)
+    assert m.gains[0, m.gain_col["institutional"]] > 0
+    raw["framework_settings"]["join_rate"] = 0.0
+    m0 = build(raw)
+    m0.step()
+    assert m0.world.weight[1] == pytest.approx(m0.world.weight0[1] * (1 + 1 / 4))  # founder only
+
+
+def test_open_forums_grow_by_closeness(raw):
+    isolate(raw)
+    raw["membership"] = {"join_threshold": 0.0, "join_rate": 1.0}
+    raw["forums"][0]["openness"] = 1.0
+    m = build(raw)
+    m.step()
+    assert m.world.members[:, 0].all()
+    assert (m.tables()["events"]["event"] == "join").sum() == 2
+    raw["forums"][0]["openness"] = 0.0
+    m0 = build(raw)
+    m0.step()
+    assert m0.world.members[:, 0].sum() == 2
+
+
+def test_forum_open_to_regions_only(raw):
+    isolate(raw)
+    raw["membership"] = {"join_threshold": 0.0, "join_rate": 1.0}
+    raw["forums"][0].update({"openness": 1.0, "open_to": ["North"], "members": ["A"]})
+    m = build(raw)
+    m.step()
+    assert m.forum("F1").members == ["A", "B"]
+
+
+# ----------------------------------------------------------------------------- events
+def test_scheduled_events_fire_in_their_step(raw):
+    isolate(raw)
+    raw["forums"].append({"name": "F3", "members": ["C", "D"], "start": "2020-07", "presidency": {2021: "C"}})
+    raw["events"] = [
+        {"type": "join", "date": "2020-04-15", "state": "C", "forum": "F1"},
+        {"type": "leave", "date": "2020-10", "state": "C", "forum": "F1"},
+        {"type": "set", "date": "2021-02", "state": "D", "field": "capacities.discourse", "value": 0.9},
+    ]
+    m = build(raw)
+    seen = {}
+    for _ in range(8):
+        m.step()
+        seen[m.steps] = (bool(m.world.members[2, 0]), bool(m.world.active[2]), m.world.cap[3, 2])
+    assert seen[1] == (False, False, 0.5)
+    assert seen[2][0] and not seen[2][1]  # joined F1 in Q2 2020
+    assert seen[3][1]  # F3 created in Q3 2020
+    assert not seen[4][0]  # left in Q4 2020
+    assert seen[4][2] == 0.5 and seen[5][2] == 0.9  # set in Feb 2021: Q1 2021 is step 5
+    ev = m.tables()["events"]
+    assert list(ev["event"]) == ["join", "forum_created", "leave", "presidency", "set"]
+    assert ev.loc[ev.event == "presidency", "year"].item() == 2021.0
+
+
+def test_inactive_states_take_no_action(raw):
+    for s in raw["states"]:
+        s["activity"] = 0.0
+    m = build(raw)
+    m.step()
+    assert (m.world.action == -1).all()
+    assert set(m.tables()["states"]["action"]) == {"none"}

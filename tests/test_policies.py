@@ -1,0 +1,73 @@
+"""Policies: fixed mixes, learning from realised gains, myopic best response."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import build
+
+from sim.actions import ACTIONS
+
+
+def test_fixed_mix_frequencies(raw):
+    raw["states"][0]["policy"] = {"kind": "fixed", "mix": {"institutional": 6, "discourse": 3, "practice": 1}}
+    m = build(raw)
+    draws = np.array([m.policies.choose(m)[0] for _ in range(4000)])
+    freq = np.bincount(draws, minlength=3) / draws.size
+    np.testing.assert_allclose(freq, [0.6, 0.3, 0.1], atol=0.03)
+
+
+def test_disallowed_actions_are_never_chosen(raw):
+    raw["states"][1]["actions"] = ["practice"]
+    raw["states"][1]["policy"] = {"kind": "learning"}
+    raw["states"][2]["actions"] = ["discourse"]
+    raw["states"][2]["policy"] = {"kind": "best_response", "noise": 5.0}
+    m = build(raw)
+    m.run()
+    df = m.tables()["states"]
+    assert set(df[(df.state == "B") & (df.step > 0)].action) == {"practice"}
+    assert set(df[(df.state == "C") & (df.step > 0)].action) == {"discourse"}
+
+
+def test_learning_moves_toward_the_rewarded_action(raw):
+    raw["states"][0]["policy"] = {"kind": "learning", "temperature": 0.5, "learning_rate": 0.3}
+    m = build(raw)
+    pol = m.policies
+    p0 = pol.probabilities()[0].copy()
+    np.testing.assert_allclose(p0, 1 / 3)
+    gains = np.zeros((4, 3))
+    gains[0, 1] = 1.0  # discourse pays, the others do not
+    for a in [0, 1, 2] * 10:
+        action = np.array([a, -1, -1, -1])
+        pol.learn(action, gains if a == 1 else np.zeros_like(gains), gains.sum(axis=1))
+    p = pol.probabilities()[0]
+    assert p[1] > 0.8 and p[1] > p0[1]
+
+
+def test_learning_rate_zero_does_not_learn(raw):
+    raw["states"][0]["policy"] = {"kind": "learning", "learning_rate": 0.0}
+    m = build(raw)
+    gains = np.zeros((4, 3))
+    gains[0, 1] = 1.0
+    m.policies.learn(np.array([1, -1, -1, -1]), gains, gains.sum(axis=1))
+    np.testing.assert_allclose(m.policies.probabilities()[0], 1 / 3)
+
+
+@pytest.mark.parametrize("state", ["A", "B", "C"])
+def test_best_response_without_noise_picks_the_largest_expected_gain(raw, state):
+    for s in raw["states"]:
+        s["policy"] = {"kind": "best_response", "noise": 0.0}
+    m = build(raw)
+    m.step()  # let some history build up
+    m.refresh_cache()
+    i = m.world.index[state]
+    pot = [ACTIONS[a].potential(m, np.array([i]))[0] for a in m.actions]
+    assert m.policies.choose(m)[i] == int(np.argmax(pot))
+
+
+def test_best_response_noise_spreads_choices(raw):
+    for s in raw["states"]:
+        s["policy"] = {"kind": "best_response", "noise": 10.0}
+    m = build(raw)
+    choices = {int(m.policies.choose(m)[0]) for _ in range(200)}
+    assert choices == {0, 1, 2}
