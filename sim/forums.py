@@ -31,6 +31,8 @@ def membership_step(model: RuleMakingModel) -> None:
         return
     close = 1.0 - w.dist_text_pos().T  # [N, F]
     cand = (~w.members) & open_f[None, :] & w.eligible.T & (close >= p.join_threshold)
+    if not cand.any():
+        return
     u = model.rng.random(cand.shape)
     joins = cand & (u < p.join_rate * w.forum_openness[None, :])
     if joins.any():
@@ -50,7 +52,7 @@ def framework_step(model: RuleMakingModel) -> None:
     drive = base + w.engagement[w.fw_founder[live], w.fw_forum[live]]
     prob = p.join_rate * np.minimum(1.0, drive)[:, None]
     cand = ~w.fw_members[live] & (close >= p.join_threshold)
-    joins = cand & (model.rng.random(cand.shape) < prob)
+    joins = cand & (model.rng.random(cand.shape) < prob) if cand.any() else cand
     if joins.any():
         w.fw_members[live] |= joins
         size = model.target_size()

@@ -48,15 +48,15 @@ class Policies:
         self.fixed_p *= allowed
         self.is_fixed = self.kind == "fixed"
         self.is_learning = self.kind == "learning"
+        self.any_learning = bool(self.is_learning.any())
         self.is_br = np.flatnonzero(self.kind == "best_response")
         self.gain_scale = np.full(n, 1e-3)
         self.actions = actions
 
     def probabilities(self) -> np.ndarray:
         """[N, A] choice probabilities of fixed and learning states (best response: 0)."""
-        p = np.zeros_like(self.q)
-        p[self.is_fixed] = self.fixed_p[self.is_fixed]
-        if self.is_learning.any():
+        p = self.fixed_p.copy()  # zero outside fixed rows
+        if self.any_learning:
             z = self.q[self.is_learning] / self.temperature[self.is_learning, None]
             z = np.where(self.allowed[self.is_learning], z, -np.inf)
             z -= z.max(axis=1, keepdims=True)
