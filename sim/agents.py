@@ -15,17 +15,24 @@ if TYPE_CHECKING:
     from sim.model import RuleMakingModel
 
 
-class StateAgent(mesa.Agent):
-    """A country (or the EU) choosing among the paths and powers each step."""
+class _View(mesa.Agent):
+    """A Mesa agent that is row `index` of the model's arrays."""
 
-    def __init__(self, model: RuleMakingModel, index: int) -> None:
+    def __init__(self, model: RuleMakingModel, index: int, name: str) -> None:
         super().__init__(model)
         self.index = index
-        self.name: str = model.world.names[index]
+        self.name = name
 
     @property
     def world(self):
         return self.model.world
+
+
+class StateAgent(_View):
+    """A country (or the EU) choosing among the paths and powers each step."""
+
+    def __init__(self, model: RuleMakingModel, index: int) -> None:
+        super().__init__(model, index, model.world.names[index])
 
     @property
     def tier(self) -> int:
@@ -71,17 +78,11 @@ class StateAgent(mesa.Agent):
         return f"StateAgent({self.name!r}, influence={self.influence:.4g})"
 
 
-class ForumAgent(mesa.Agent):
+class ForumAgent(_View):
     """A forum (G7, G20, OECD, UN, ...) whose text is its adopted principles."""
 
     def __init__(self, model: RuleMakingModel, index: int) -> None:
-        super().__init__(model)
-        self.index = index
-        self.name: str = model.world.forum_names[index]
-
-    @property
-    def world(self):
-        return self.model.world
+        super().__init__(model, index, model.world.forum_names[index])
 
     @property
     def text(self) -> dict[str, float]:
