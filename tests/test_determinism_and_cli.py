@@ -113,6 +113,12 @@ def test_cli_default_scenario_steps_and_set(tmp_path):
     assert "Japan" in r.stdout
 
 
+def test_cli_runs_a_shipped_scenario_by_name(tmp_path):
+    r = _sim("run", "no_synergy", "--steps", "2", "--out", "o", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "o" / "manifest.json").read_text())["scenario"] == "no_synergy"
+
+
 def test_cli_validate_and_help(tmp_path):
     repo = Path(__file__).resolve().parents[1]
     r = _sim("validate", str(repo / "scenarios" / "baseline.yaml"), cwd=tmp_path)

@@ -17,6 +17,15 @@ def test_fixed_mix_frequencies(raw):
     np.testing.assert_allclose(freq, [0.6, 0.3, 0.1], atol=0.03)
 
 
+def test_default_policy_adapts_to_allowed_actions(raw):
+    raw["states"][0]["actions"] = ["practice"]
+    del raw["states"][0]["policy"]  # the default mix
+    m = build(raw)
+    for _ in range(5):
+        m.step()
+        assert m.state("A").last_action == "practice"
+
+
 def test_disallowed_actions_are_never_chosen(raw):
     raw["states"][1]["actions"] = ["practice"]
     raw["states"][1]["policy"] = {"kind": "learning"}

@@ -96,8 +96,9 @@ def _check(sc: Scenario, known_actions: tuple[str, ...]) -> Iterator[tuple[Loc, 
         pol = s.policy
         weights = getattr(pol, "mix", None) or getattr(pol, "initial", None) or {}
         key = "mix" if pol.kind == "fixed" else "initial"
+        explicit = "policy" in s.model_fields_set  # the default mix adapts to `actions`
         for a, v in weights.items():
-            if a not in allowed and v > 0:
+            if explicit and a not in allowed and v > 0:
                 yield (
                     ("states", i, "policy", key, a),
                     (f"action {a!r} is not among this state's actions ({', '.join(allowed)})"),

@@ -244,6 +244,8 @@ def known_actions() -> tuple[str, ...]:
 def load_scenario(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Read, merge, override and validate a scenario; raise `ScenarioError` on any problem."""
     source = str(path) if path is not None else str(packaged_scenario())
+    if not Path(source).exists() and packaged_scenario(source).exists():
+        source = str(packaged_scenario(source))  # a shipped scenario by name: `sim run no_synergy`
     raw = read_raw(source)
     if "name" not in raw:
         raw["name"] = Path(source).stem
