@@ -61,8 +61,12 @@ class Recorder:
         res = self.res[:t]
         rshare = (res / res.sum(axis=1, keepdims=True)).mean(axis=2)
         pos, text = self.pos[:t], self.text[:t]
-        diff = pos[:, :, None, :] - text[:, None, :, :]  # [T, N, F, D]
-        sim = 1.0 - np.sqrt(np.square(diff).mean(axis=3))
+        sq = (
+            np.einsum("tnd,tnd->tn", pos, pos)[:, :, None]
+            + np.einsum("tfd,tfd->tf", text, text)[:, None, :]
+            - 2.0 * np.einsum("tnd,tfd->tnf", pos, text)
+        )  # [T, N, F] squared distances
+        sim = 1.0 - np.sqrt(np.maximum(sq, 0.0) / w.D)
         wt = self.weight[:t] * self.active[:t]
         wsum = wt.sum(axis=1)
         with np.errstate(all="ignore"):

@@ -151,8 +151,9 @@ def summary(result: RunResult) -> str:
     df = result.tables["states"]
     last = df[df["step"] == df["step"].max()].sort_values("influence_share", ascending=False)
     year = float(last["year"].iloc[0])
+    until = f"to the end of {int(year) - 1}" if year.is_integer() else f"to {year:.2f}"
     lines = [
-        f"{result.scenario_name}: seed {result.seed}, {result.steps} steps, end of run {year:g}",
+        f"{result.scenario_name}: seed {result.seed}, {result.steps} steps, {until}",
         f"{'state':<16}{'influence share':>16}{'resource share':>16}{'punching ratio':>16}",
     ]
     for row in last.itertuples():
