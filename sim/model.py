@@ -61,7 +61,8 @@ class RuleMakingModel(mesa.Model):
         self.gains = np.zeros((w.N, w.A))
         self.pulls = Pulls(
             w,
-            text_channels={"draft": "discourse", "consensus": "institutional"},
+            # the forums' own weighted consensus is not any one state's doing: not credited
+            text_channels={"draft": "discourse", "consensus": None},
             pos_channels={"practice": "practice"},
         )
         self.coupling = synergy.coupling_matrix(scenario.model)

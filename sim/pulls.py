@@ -50,10 +50,12 @@ class Pulls:
     (channel, sources, coef[N targets, S sources]) so that a step costs O(N * actors), not
     O(N^2)."""
 
-    def __init__(self, world: World, text_channels: dict[str, str], pos_channels: dict[str, str]):
+    def __init__(
+        self, world: World, text_channels: dict[str, str | None], pos_channels: dict[str, str | None]
+    ):
         n, f = world.N, world.F
         self.world = world
-        # channel name -> the gain channel (action) its movement is credited to
+        # channel name -> the gain channel (action) its movement is credited to (None: nobody)
         self.text_credit = text_channels
         self.pos_credit = pos_channels
         self.text = {c: np.zeros((f, n)) for c in text_channels}
@@ -131,7 +133,8 @@ class Pulls:
             new_text = text + g[:, None] * (target - t_total[:, None] * text)
             moved = (g * text_value)[:, None] * dist_tp
             for c in self.used_text:
-                gains[:, gain_col[self.text_credit[c]]] += np.einsum("fn,fn->n", moved, self.text[c])
+                if self.text_credit[c] is not None:
+                    gains[:, gain_col[self.text_credit[c]]] += np.einsum("fn,fn->n", moved, self.text[c])
             if has_link:
                 d_link = distance(text[w.link_a], text[w.link_b])
                 mov = (
@@ -153,7 +156,8 @@ class Pulls:
             new_pos = pos + g[:, None] * (target - p_total[:, None] * pos)
             for channel, src, coef in self.blocks:
                 part = coef * cross_distance(pos, pos[src]) * g[:, None]
-                gains[src, gain_col[self.pos_credit[channel]]] += size @ part
+                if self.pos_credit[channel] is not None:
+                    gains[src, gain_col[self.pos_credit[channel]]] += size @ part
                 if channel == "practice":
                     w.received[:, src] += part
         w.text = np.clip(new_text, 0.0, 1.0)

@@ -4,7 +4,11 @@ A participating state raises its engagement in one forum it belongs to, preferri
 where it holds the presidency and whose texts matter more (weight x members' size).
 Engagement is a stock in [0, 1] that decays when neglected; it is the state's agenda
 weight in the forum's consensus, scaled by its clout: every step each forum's text drifts
-toward its members' positions weighted by (baseline_engagement + engagement) * clout.
+toward its members' positions weighted by (baseline_engagement + engagement) * clout. That
+drift is the forum's own process and is credited to nobody: participation without content
+makes a free rider (seed 000, section 3.1). Participation earns influence through what it
+builds (brokerage, frameworks, the reputation of an active actor) and, through synergy, by
+amplifying the state's drafting and practice sharing.
 A state engaged in two linked forums is a broker (Japan between the G7, G20 and OECD):
 the linked texts are pulled toward each other ("alignment") and the broker is credited.
 """
@@ -81,17 +85,17 @@ def consensus(model: RuleMakingModel) -> None:
 
 
 def potential(model: RuleMakingModel, idx: np.ndarray) -> np.ndarray:
-    """Expected gain of participating now: the extra consensus pull the raised engagement
-    buys over its lifetime (1 / engagement_decay steps) plus the brokerage it enables."""
+    """Expected gain of participating now: the reputation the raised engagement buys over
+    its lifetime (1 / engagement_decay steps) plus the brokerage it enables this step."""
     w, p = model.world, model.scenario.paths.institutional
     f, ok = _targets(model, idx)
     rate = np.minimum(1.0, p.engagement_rate * model.syn[idx, COL])
     d_eng = rate * (1.0 - w.engagement[idx, f])
-    n_members = np.maximum((w.members & w.active[None, :]).sum(axis=0), 1)
-    lifetime = 1.0 / max(p.engagement_decay, model.scenario.influence.decay, 1e-3)
-    dist = w.dist_text_pos()[f, idx]
+    wm = (w.members[idx] & w.active[None, :]) * w.weight
+    share = w.weight[f] / np.maximum(wm.sum(axis=1), 1e-12)  # the forum's part in reputation
+    lifetime = 1.0 / max(p.engagement_decay, 1e-3)
+    gain = model.scenario.influence.reputation_weight * d_eng * share * lifetime
     value = model.forum_value
-    gain = value[f] * p.consensus_rate * d_eng / n_members[f] * dist * lifetime
     if w.link_a.size and p.brokerage_rate > 0:
         d_link = distance(w.text[w.link_a], w.text[w.link_b])
         wl = (value[w.link_a] + value[w.link_b]) * p.broker_credit
