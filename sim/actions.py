@@ -40,3 +40,4 @@ def _register_paths() -> None:
 
 
 _register_paths()
+import sim.powers  # noqa: E402, F401  (registers the technology powers after the paths)

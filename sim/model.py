@@ -24,8 +24,11 @@ from sim.agents import ForumAgent, StateAgent
 from sim.events import EventLog, Timeline
 from sim.paths import institutional, practice, synergy
 from sim.policies import Policies
+from sim.powers import Powers
+from sim.powers.stack import Stack
 from sim.pulls import Pulls
 from sim.recorder import Recorder
+from sim.scenario.levers import StackSettings
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import PATHS, Scenario
 from sim.world import World
@@ -63,13 +66,18 @@ class RuleMakingModel(mesa.Model):
             w,
             # the forums' own weighted consensus is not any one state's doing: not credited
             text_channels={"draft": "discourse", "consensus": None},
-            pos_channels={"practice": "practice"},
+            # dependence on a supplier pulls toward it: structural power, credited as `alliance`
+            pos_channels={"practice": "practice", "dependence": "alliance"},
         )
         self.coupling = synergy.coupling_matrix(scenario.model)
         self.syn = np.ones((w.N, len(PATHS)))
         self.policies = Policies(scenario, self.actions, w.allowed)
         self.log = EventLog()
         self.timeline = Timeline(self)
+        stack_settings = scenario.stack or (StackSettings() if scenario.levers else None)
+        self.stack = Stack(self, stack_settings) if stack_settings and stack_settings.enabled else None
+        self.powers = Powers(self)
+        self.recent_gain = np.zeros((w.N, w.A))
         self.state_agents = [StateAgent(self, i) for i in range(w.N)]
         self.forum_agents = [ForumAgent(self, f) for f in range(w.F)]
         self.recorder = Recorder(self, self.n_steps)
@@ -110,11 +118,16 @@ class RuleMakingModel(mesa.Model):
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
         w, sc = self.world, self.scenario
-        # 1. growth
-        w.res *= w.growth[:, :3]
-        w.market *= w.growth[:, 3]
+        # 1. growth (levers may slow or speed it)
+        gf = w.growth.copy()
+        if w.efficiency.any():
+            gf[:, 0] *= 1.0 + w.efficiency / w.calendar.steps_per_year
+        self.powers.growth(self, gf)
+        w.res *= gf[:, :3]
+        w.market *= gf[:, 3]
         # 2. scheduled events
         self.timeline.fire(self)
+        self.powers.fire(self)
         w.engagement *= 1.0 - sc.paths.institutional.engagement_decay
         self.refresh_cache()
         # 3. choices
@@ -127,7 +140,10 @@ class RuleMakingModel(mesa.Model):
             actors = np.flatnonzero(w.action == a)
             if actors.size:
                 ACTIONS[name].apply(self, actors)
+        self.powers.effects(self)
         institutional.consensus(self)
+        if self.stack is not None:
+            self.stack.add_pulls(self)
         self.pulls.anchor += sc.influence.anchoring
         self.pulls.resolve(
             self.gains,
@@ -137,13 +153,18 @@ class RuleMakingModel(mesa.Model):
             w.dist_text_pos(),
             sc.paths.institutional.broker_credit,
         )
+        self.powers.after_move(self)
         practice.relax_openness(self)
         forums.framework_step(self)
         forums.membership_step(self)
+        if self.stack is not None:
+            self.powers.stack_inputs(self)
+            self.stack.step(self)
         synergy.record_use(w.use, w.action, sc.model.memory)
         # 5. influence and learning
         total = influence.update(self)
         self.policies.learn(w.action, self.gains, total)
+        self.recent_gain += 0.2 * (self.gains - self.recent_gain)
         self.recorder.record(self, self.steps)
         if self.steps >= self.n_steps:
             self.running = False
@@ -154,4 +175,6 @@ class RuleMakingModel(mesa.Model):
         return self
 
     def tables(self) -> dict[str, Any]:
-        return self.recorder.tables(self)
+        out = self.recorder.tables(self)
+        out["powers"] = self.powers.table()
+        return out

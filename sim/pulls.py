@@ -63,8 +63,7 @@ class Pulls:
         self.link = np.zeros(len(world.link_a))
         self.link_brokers = np.zeros((len(world.link_a), n))
         self.anchor = np.zeros(n)
-        self.extra_w = np.zeros(n)
-        self.extra_sum = np.zeros((n, world.D))
+        self.targets: list[tuple[np.ndarray, np.ndarray, int | None, str | None]] = []
         self.used_text: set[str] = set()
 
     def reset(self) -> None:
@@ -75,8 +74,7 @@ class Pulls:
         self.link.fill(0.0)
         self.link_brokers.fill(0.0)
         self.anchor.fill(0.0)
-        self.extra_w.fill(0.0)
-        self.extra_sum.fill(0.0)
+        self.targets.clear()
 
     def add_text(self, channel: str, forums: np.ndarray, states: np.ndarray, coef: np.ndarray) -> None:
         """Add coef[k] at (forums[k], states[k]); the pairs must be distinct."""
@@ -94,10 +92,12 @@ class Pulls:
             raise KeyError(f"unknown position channel {channel!r}")
         self.blocks.append((channel, sources, coef))
 
-    def add_target(self, coef: np.ndarray, target: np.ndarray) -> None:
-        """Pull every state's position toward a per-state target (not another state)."""
-        self.extra_w += coef
-        self.extra_sum += coef[:, None] * target
+    def add_target(
+        self, coef: np.ndarray, target: np.ndarray, source: int | None = None, channel: str | None = None
+    ) -> None:
+        """Pull every state j's position toward target[j] (a point, not another state) with
+        coef[j]; the movement is credited to state `source` under gain `channel`."""
+        self.targets.append((coef, np.clip(target, 0.0, 1.0), source, channel))
 
     # ------------------------------------------------------------------ resolution
     def resolve(
@@ -145,8 +145,11 @@ class Pulls:
                 share = self.link_brokers / np.maximum(self.link_brokers.sum(axis=1, keepdims=True), 1e-12)
                 gains[:, gain_col["institutional"]] += broker_credit * (mov @ share)
         # ---- state positions
-        p_total = self.anchor + self.extra_w
-        target = self.anchor[:, None] * w.home + self.extra_sum
+        p_total = self.anchor.copy()
+        target = self.anchor[:, None] * w.home
+        for coef, tgt, _, _ in self.targets:
+            p_total += coef
+            target += coef[:, None] * tgt
         for _, src, coef in self.blocks:
             p_total = p_total + coef.sum(axis=1)
             target += coef @ pos[src]
@@ -160,6 +163,10 @@ class Pulls:
                     gains[src, gain_col[self.pos_credit[channel]]] += size @ part
                 if channel == "practice":
                     w.received[:, src] += part
+            for coef, tgt, source, channel in self.targets:
+                if source is not None and channel is not None:
+                    moved = g * coef * distance(pos, tgt)
+                    gains[source, gain_col[channel]] += size @ moved
         w.text = np.clip(new_text, 0.0, 1.0)
         w.pos = np.clip(new_pos, 0.0, 1.0)
         w.version += 1

@@ -19,6 +19,10 @@ STATE_SERIES = ("influence", "reputation", "openness")
 RES_SERIES = ("compute", "data", "algorithms")
 
 
+def model_has_stack(model: RuleMakingModel) -> bool:
+    return getattr(model, "stack", None) is not None
+
+
 class Recorder:
     def __init__(self, model: RuleMakingModel, n_steps: int) -> None:
         w = model.world
@@ -34,6 +38,7 @@ class Recorder:
         self.members = np.zeros((t, w.F), dtype=np.int64)
         self.weight = np.full((t, w.F), np.nan)
         self.active = np.zeros((t, w.F), dtype=bool)
+        self.dependence = np.zeros((t, *w.dependence.shape)) if model_has_stack(model) else None
 
     def record(self, model: RuleMakingModel, k: int) -> None:
         w, s = model.world, self.s
@@ -49,6 +54,9 @@ class Recorder:
         self.members[k] = w.members.sum(axis=0)
         self.weight[k] = w.weight
         self.active[k] = w.active
+        if self.dependence is not None:
+            self.dependence[k] = w.dependence
+        model.powers.record(model)
         self.n = k + 1
 
     # ------------------------------------------------------------------ derived series
@@ -138,6 +146,20 @@ class Recorder:
             model_cols[f"alignment[{name}]"] = align[:, j]
         model_cols["influence_hhi"] = np.square(self.derived(model)["influence_share"]).sum(axis=1)
 
+        tables = {}
+        if self.dependence is not None:
+            dep = self.dependence[:t]
+            st_, la, bu, su = np.nonzero(dep >= 1e-3)
+            tables["dependence"] = pd.DataFrame(
+                {
+                    "step": st_.astype(np.int64),
+                    "year": years[st_],
+                    "layer": np.array(["base", "technical", "application"], dtype=object)[la],
+                    "state": np.array(w.names, dtype=object)[bu],
+                    "supplier": np.array(w.names, dtype=object)[su],
+                    "share": dep[st_, la, bu, su],
+                }
+            )
         events = pd.DataFrame(
             model.log.rows, columns=["step", "year", "event", "state", "forum", "detail"]
         ).astype({"step": "int64", "year": "float64"})
@@ -146,4 +168,5 @@ class Recorder:
             "forums": pd.DataFrame(forum_cols),
             "model": pd.DataFrame(model_cols),
             "events": events,
+            **tables,
         }

@@ -121,7 +121,7 @@ def write_run(result: RunResult, out: Path, command: str) -> Path:
     }
     try:
         tmp.mkdir()
-        for name in ("states", "forums", "model", "events"):
+        for name in sorted(result.tables):
             _write_parquet(result.tables[name], tmp / f"{name}.parquet", meta)
         (tmp / "scenario.resolved.yaml").write_text(result.resolved_yaml, encoding="utf-8")
         manifest = {
@@ -160,6 +160,13 @@ def summary(result: RunResult) -> str:
         lines.append(
             f"{row.state:<16}{row.influence_share:>16.3f}{row.resource_share:>16.3f}{row.punching_ratio:>16.2f}"
         )
+    powers = result.tables.get("powers")
+    if powers is not None and len(powers):
+        final = powers[powers["step"] == powers["step"].max()]
+        lines.append("levers at the end of the run:")
+        for lever, rows in final.groupby("lever", sort=False):
+            shown = ", ".join(f"{r.metric} {r.value:.3g}" for r in rows.itertuples())
+            lines.append(f"  {lever}: {shown}")
     m = result.tables["model"].iloc[-1]
     lines.append(
         f"forum alignment index {m['alignment_index']:.3f}; "

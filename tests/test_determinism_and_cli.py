@@ -20,6 +20,7 @@ FILES = [
     "forums.parquet",
     "manifest.json",
     "model.parquet",
+    "powers.parquet",
     "scenario.resolved.yaml",
     "states.parquet",
 ]

@@ -43,8 +43,9 @@ def test_learning_moves_toward_the_rewarded_action(raw):
     m = build(raw)
     pol = m.policies
     p0 = pol.probabilities()[0].copy()
-    np.testing.assert_allclose(p0, 1 / 3)
-    gains = np.zeros((4, 3))
+    np.testing.assert_allclose(p0[:3], 1 / 3)
+    assert (p0[3:] == 0).all()  # powers are not among its actions
+    gains = np.zeros((4, m.world.A))
     gains[0, 1] = 1.0  # discourse pays, the others do not
     for a in [0, 1, 2] * 10:
         action = np.array([a, -1, -1, -1])
@@ -56,10 +57,10 @@ def test_learning_moves_toward_the_rewarded_action(raw):
 def test_learning_rate_zero_does_not_learn(raw):
     raw["states"][0]["policy"] = {"kind": "learning", "learning_rate": 0.0}
     m = build(raw)
-    gains = np.zeros((4, 3))
+    gains = np.zeros((4, m.world.A))
     gains[0, 1] = 1.0
     m.policies.learn(np.array([1, -1, -1, -1]), gains, gains.sum(axis=1))
-    np.testing.assert_allclose(m.policies.probabilities()[0], 1 / 3)
+    np.testing.assert_allclose(m.policies.probabilities()[0][:3], 1 / 3)
 
 
 @pytest.mark.parametrize("state", ["A", "B", "C"])

@@ -10,7 +10,16 @@ import difflib
 from collections.abc import Iterator
 
 from sim.calendar import Calendar
+from sim.scenario.levers import LEVER_TYPES
 from sim.scenario.schema import LAYERS, PATHS, Scenario
+
+ROLE = {
+    "export_controls": "controller",
+    "alliance": "hub",
+    "regulation": "regulator",
+    "declaration": "issuer",
+    "cocreation": "sponsor",
+}
 
 Loc = tuple[str | int, ...]
 
@@ -162,3 +171,40 @@ def _check(sc: Scenario, known_actions: tuple[str, ...]) -> Iterator[tuple[Loc, 
         forum = getattr(ev, "forum", None)
         if forum is not None and forum not in forums:
             yield ("events", i, "forum"), _unknown("forum", forum, forums)
+
+    for i, lv in enumerate(sc.levers):
+        role = ROLE[lv.type]
+        actor = getattr(lv, role)
+        if actor not in states:
+            yield ("levers", i, role), _unknown("state", actor, states)
+        for key in ("targets", "partners"):
+            for j, other in enumerate(getattr(lv, key, [])):
+                if other not in states:
+                    yield ("levers", i, key, j), _unknown("state", other, states)
+                elif other == actor:
+                    yield ("levers", i, key, j), f"the {role} cannot be one of its own {key}"
+        if lv.date is not None:
+            yield from dated(("levers", i, "date"), lv.date)
+        if lv.type == "regulation":
+            for j, dim in enumerate(lv.scope):
+                if dim not in norms:
+                    yield ("levers", i, "scope", j), _unknown("norm dimension", dim, norms)
+        if lv.type == "declaration" and lv.content is not None:
+            yield from _position(("levers", i, "content"), lv.content, norms)
+        if lv.type == "cocreation" and lv.forum is not None and lv.forum not in forums:
+            yield ("levers", i, "forum"), _unknown("forum", lv.forum, forums)
+        if lv.type == "alliance" and not lv.partners and not lv.open_call:
+            yield ("levers", i), "an alliance needs partners or open_call: true"
+
+    for i, s in enumerate(sc.states):
+        for j, a in enumerate(s.actions or []):
+            if a in LEVER_TYPES and not any(
+                lv.type == a and getattr(lv, ROLE[a]) == s.name for lv in sc.levers
+            ):
+                yield (
+                    ("states", i, "actions", j),
+                    (
+                        f"action {a!r} needs a lever of type {a!r} with {s.name!r} as its {ROLE[a]} "
+                        "(under levers:) to define its parameters"
+                    ),
+                )

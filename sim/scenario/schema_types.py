@@ -1,0 +1,45 @@
+"""Field types shared by the scenario schema: ranges and dates with readable errors."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+
+def _unit(v: float) -> float:
+    if not 0.0 <= v <= 1.0:
+        raise ValueError("expected a number in [0, 1]")
+    return v
+
+
+def _date(v: object) -> str:
+    """Accept 2019, '2019-01', '2019-01-15' or a YAML date; keep it as text."""
+    if isinstance(v, bool):
+        raise ValueError("expected a date such as 2019, 2019-01 or 2019-01-15")
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    if isinstance(v, int):
+        v = str(v)
+    if isinstance(v, str):
+        m = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", v.strip())
+        if m:
+            y, mo, d = int(m[1]), int(m[2] or 1), int(m[3] or 1)
+            try:
+                _dt.date(y, mo, d)
+            except ValueError as exc:
+                raise ValueError(f"not a real date ({exc})") from None
+            return v.strip()
+    raise ValueError("expected a date such as 2019, 2019-01 or 2019-01-15")
+
+
+Unit = Annotated[float, AfterValidator(_unit)]
+Positive = Annotated[float, Field(gt=0)]
+NonNeg = Annotated[float, Field(ge=0)]
+Rate = Annotated[float, Field(ge=-0.9, le=5.0)]
+Date = Annotated[str, BeforeValidator(_date)]
+Name = Annotated[str, Field(min_length=1)]
+# A position: one value per norm dimension, as a list (in the order of `norms`) or a mapping.
+Position = list[Unit] | dict[str, Unit]
