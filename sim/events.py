@@ -85,6 +85,16 @@ class Timeline:
                     w.engagement[i, f] = 0.0
                 w.membership_changed([i])
                 log.add(model, ev.type, ev.state, ev.forum, ev.note)
+            elif ev.type == "set" and ev.field.startswith("stack."):
+                _, kind, layer = ev.field.split(".")
+                li = ("base", "technical", "application").index(layer)
+                if model.stack is not None:
+                    st = model.stack
+                    if kind == "price":
+                        st.price[li, i] = ev.value
+                    else:  # new capacity in today's units: rebase on the current driver
+                        st.supply0[li, i] = ev.value * st.driver0[li, i] / st.current_driver(model)[li, i]
+                log.add(model, "set", ev.state, "", f"{ev.field}={ev.value:g} {ev.note}".strip())
             elif ev.type == "set":
                 attr, col = _FIELDS[ev.field]
                 arr = getattr(w, attr)

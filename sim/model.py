@@ -120,8 +120,10 @@ class RuleMakingModel(mesa.Model):
         w, sc = self.world, self.scenario
         # 1. growth (levers may slow or speed it)
         gf = w.growth.copy()
-        if w.efficiency.any():
-            gf[:, 0] *= 1.0 + w.efficiency / w.calendar.steps_per_year
+        if w.efficiency.any():  # induced efficiency innovation is realised over about a year
+            realised = w.efficiency / w.calendar.steps_per_year
+            gf[:, 0] *= 1.0 + realised
+            w.efficiency -= realised
         self.powers.growth(self, gf)
         w.res *= gf[:, :3]
         w.market *= gf[:, 3]

@@ -143,7 +143,7 @@ class World:
         self.engagement = np.zeros((N, F))
         self.use = np.zeros((N, len(PATHS)))  # recent use of each path (EMA of choices)
         self.influence = np.zeros(N)
-        self.efficiency = np.zeros(N)  # induced efficiency innovation (export controls)
+        self.efficiency = np.zeros(N)  # pending induced efficiency innovation (export controls)
         self.reputation = np.zeros(N)
         self.received = np.zeros((N, N))  # received[j, i]: practice pull j has taken from i
         self.action = np.full(N, -1, dtype=np.int64)

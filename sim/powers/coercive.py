@@ -11,8 +11,10 @@ H800s; Hunyuan at about a tenth of Llama 3.1's compute). While it bites:
   (`investment`);
 - the controller's offer to the target is cut (access 1 - s in the stack), so the target
   substitutes away from it;
-- pressure builds the target's efficiency stock, E += efficiency * s / steps_per_year,
-  which speeds its compute growth for good: the gap narrows later;
+- pressure builds the target's pending efficiency innovation, E += efficiency * s /
+  steps_per_year, realised over about a year (each step E / steps_per_year of it raises
+  effective compute): a level gain of efficiency * integral of s, arriving after the cut, so
+  the gap widens first and narrows later;
 - the controller forgoes revenue, coercion_cost = s * dependence * target market *
   revenue_share per year, taken from its market.
 Several controls stack multiplicatively (a second tightening adds to the first).

@@ -8,7 +8,7 @@ logit choice gives:
     U[l,i,j] = performance * log(supply[l,j] * access[l,i,j]) - price * price[l,j]
                + trust * (1 - dist(pos_i, pos_j)) + home * [i == j]
                + installed * (1 + lock[l,i,j]) * dependence[l,i,j] + local * local[l,i,j]
-               + offer[l,i,j]
+               + offer * alliance_offer[l,i,j]
     dependence <- dependence + rate_i * (softmax_j U - dependence),
     rate_i = switch_rate * (1 - lock_in * max_j dependence[l,i,j]).
 
@@ -60,10 +60,14 @@ class Stack:
         target = self.target_shares(model, with_installed=False)
         w.dependence[:, ~given, :] = target[:, ~given, :]
 
-    def supply(self, model: RuleMakingModel) -> np.ndarray:
+    def current_driver(self, model: RuleMakingModel) -> np.ndarray:
         w = model.world
-        driver = np.stack([w.res[:, 0], w.res[:, 2], w.market])
-        return self.supply0 * driver / self.driver0
+        return np.stack([w.res[:, 0], w.res[:, 2], w.market])
+
+    def supply(self, model: RuleMakingModel) -> np.ndarray:
+        """[L, N] supply capacity now: the scenario's figure grown with compute (base),
+        algorithms (technical) or market (application)."""
+        return self.supply0 * self.current_driver(model) / self.driver0
 
     def target_shares(self, model: RuleMakingModel, with_installed: bool = True) -> np.ndarray:
         w, s = model.world, self.s

@@ -23,9 +23,6 @@ from sim.pulls import distance
 if TYPE_CHECKING:
     from sim.model import RuleMakingModel
 
-OFFER_WEIGHT = 3.0  # utility of a full offer, in units of the stack's logit
-
-
 class Alliance(LeverRuntime):
     def setup(self, model: RuleMakingModel) -> None:
         w = model.world
@@ -56,8 +53,9 @@ class Alliance(LeverRuntime):
         if not self.active:
             return
         p = np.flatnonzero(self.members)
-        offer[0, p, self.hub] += OFFER_WEIGHT * self.spec.offer.get("compute", 0.0)
-        offer[1, p, self.hub] += OFFER_WEIGHT * self.spec.offer.get("api", 0.0)
+        weight = model.stack.s.offer  # utility of a full offer, in logit units
+        offer[0, p, self.hub] += weight * self.spec.offer.get("compute", 0.0)
+        offer[1, p, self.hub] += weight * self.spec.offer.get("api", 0.0)
         lock[:, p, self.hub] += self.spec.lock_in
 
     def act(self, model: RuleMakingModel) -> None:

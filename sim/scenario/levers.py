@@ -37,6 +37,7 @@ class StackSettings(Strict):
     home: NonNeg = 1.0
     installed: NonNeg = 2.0
     local: NonNeg = 1.0
+    offer: NonNeg = 3.0
     switch_rate: Unit = 0.1
     lock_in: Unit = 0.5
     position_pull: Unit = 0.02

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.scenario.levers import LEVER_TYPES, Lever, StackSettings, StateStack
 from sim.scenario.schema_types import Date, Name, NonNeg, Position, Positive, Rate, Unit
@@ -212,6 +212,12 @@ SETTABLE = (
     "openness",
     "soft_law",
     "activity",
+    "stack.supply.base",
+    "stack.supply.technical",
+    "stack.supply.application",
+    "stack.price.base",
+    "stack.price.technical",
+    "stack.price.application",
 )
 
 
@@ -222,8 +228,14 @@ class SetEvent(Strict):
     date: Date
     state: Name
     field: Literal[SETTABLE]  # type: ignore[valid-type]
-    value: Unit
+    value: NonNeg
     note: str = ""
+
+    @model_validator(mode="after")
+    def _range(self) -> SetEvent:
+        if not self.field.startswith("stack.") and self.value > 1.0:
+            raise ValueError(f"value: expected a number in [0, 1] for {self.field}, got {self.value:g}")
+        return self
 
 
 Event = Annotated[JoinEvent | LeaveEvent | SetEvent, Field(discriminator="type")]
