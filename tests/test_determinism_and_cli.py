@@ -111,7 +111,10 @@ def test_cli_default_scenario_steps_and_set(tmp_path):
     man = json.loads((out / "manifest.json").read_text())
     assert man["steps"] == 3 and "--set model.synergy=0" in man["command"]
     assert yaml.safe_load((out / "scenario.resolved.yaml").read_text())["model"]["synergy"] == 0.0
-    assert "Japan" in r.stdout
+    assert "Japan" in r.stdout and "levers at the end of the run:" in r.stdout
+    assert (out / "dependence.parquet").exists() and (out / "powers.parquet").exists()
+    powers = pd.read_parquet(out / "powers.parquet")
+    assert {"step", "year", "lever", "type", "actor", "metric", "value"} == set(powers.columns)
 
 
 def test_cli_runs_a_shipped_scenario_by_name(tmp_path):

@@ -89,3 +89,55 @@ def test_variants_change_only_what_they_say(variant, changed):
     var = resolved_dict(load_scenario(SCEN / f"{variant}.yaml"))
     diffs = set(_diff(base, var)) - {"name", "description"}
     assert diffs == changed
+
+
+@pytest.mark.parametrize(
+    ("variant", "dropped"),
+    [
+        ("no_export_controls", {"US chip controls 2022", "US chip controls 2023", "ENFORCE Act",
+                                "US outbound investment rule"}),
+        ("no_brussels_effect", {"EU AI Act"}),
+        ("no_alliances", {"Frontier Model Forum", "AI Alliance", "PGIAI"}),
+        ("no_declarations", {"Global AI Governance Initiative", "Shanghai Declaration"}),
+        ("no_cocreation", {"Japan-ASEAN AI co-creation"}),
+    ],
+)  # fmt: skip
+def test_counterfactuals_differ_only_in_one_lever(variant, dropped):
+    base = resolved_dict(load_scenario(SCEN / "baseline.yaml"))
+    var = resolved_dict(load_scenario(SCEN / f"{variant}.yaml"))
+    assert {lv["name"] for lv in base["levers"]} - {lv["name"] for lv in var["levers"]} == dropped
+    kept = [lv for lv in base["levers"] if lv["name"] not in dropped]
+    assert var["levers"] == kept
+    for key in base:
+        if key not in ("levers", "name", "description"):
+            assert base[key] == var[key], key
+
+
+def test_baseline_timeline_has_the_historical_levers():
+    sc = load_scenario(SCEN / "baseline.yaml")
+    dates = {lv.name: lv.date for lv in sc.levers}
+    assert dates["US chip controls 2022"] == "2022-10" and dates["US chip controls 2023"] == "2023-10-17"
+    assert dates["ENFORCE Act"] == "2024-05-22" and dates["US outbound investment rule"] == "2025-01"
+    assert dates["Frontier Model Forum"] == "2023-07-26" and dates["AI Alliance"] == "2023-12-05"
+    assert dates["PGIAI"] == "2024-09-23" and dates["EU AI Act"] == "2024-03-13"
+    assert (
+        dates["Global AI Governance Initiative"] == "2023-10" and dates["Shanghai Declaration"] == "2024-07"
+    )
+    assert dates["Japan-ASEAN AI co-creation"] == "2025-10-26"
+
+
+def test_sea_contest_is_the_southeast_asian_world():
+    sc = load_scenario(SCEN / "sea_contest.yaml")
+    names = {s.name for s in sc.states}
+    assert {
+        "Indonesia",
+        "Vietnam",
+        "Thailand",
+        "Malaysia",
+        "Philippines",
+        "Singapore",
+        "China",
+        "Japan",
+    } <= names
+    assert len(names) == 10
+    assert any(lv.type == "cocreation" for lv in sc.levers) and any(lv.name == "PGIAI" for lv in sc.levers)

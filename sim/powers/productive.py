@@ -6,7 +6,8 @@ pulls every other state's position a little toward its content for `duration` st
     coef_j = strength * reach * acceptance_j,
     acceptance_j = exp(-sum_d framing_penalty[d] * |content_d - pos_jd|)   (discourse's penalties),
 
-and on `development` the pull on developing states is (1 + development_bonus) times as far:
+and developing states feel a second pull, development_bonus * coef_j, on the `development`
+dimension alone, so that on it they move about (1 + development_bonus) times as far:
 broad reach, weak per-state effect, strongest among developing states on development.
 Securitised framing far from a state's own lowers its acceptance.
 """
@@ -50,12 +51,14 @@ class Declaration(LeverRuntime):
             penalty += weight * np.abs(content[d] - w.pos[:, d])
         coef = self.spec.strength * self.spec.reach * np.exp(-penalty)
         coef[self.issuer] = 0.0
-        target = np.broadcast_to(content, w.pos.shape).copy()
-        if "development" in w.norms:
+        model.pulls.add_target(coef, np.broadcast_to(content, w.pos.shape), self.issuer, "declaration")
+        if "development" in w.norms and self.spec.development_bonus > 0:
+            # an extra pull on the development dimension only, for developing states
             d = w.norms.index("development")
-            mult = 1.0 + self.spec.development_bonus * w.developing
-            target[:, d] = w.pos[:, d] + mult * (content[d] - w.pos[:, d])
-        model.pulls.add_target(coef, target, self.issuer, "declaration")
+            target = w.pos.copy()
+            target[:, d] = content[d]
+            extra = coef * self.spec.development_bonus * w.developing
+            model.pulls.add_target(extra, target, self.issuer, "declaration")
         self.before = w.pos.copy()
 
     def after_move(self, model: RuleMakingModel) -> None:

@@ -23,6 +23,7 @@ from sim.pulls import distance
 if TYPE_CHECKING:
     from sim.model import RuleMakingModel
 
+
 class Alliance(LeverRuntime):
     def setup(self, model: RuleMakingModel) -> None:
         w = model.world
