@@ -87,6 +87,30 @@ class Recorder:
             "rule_alignment": np.where(wsum[:, None] > 0, align, np.nan),
         }
 
+    def ecosystem(self, model: RuleMakingModel, dep: np.ndarray, years: np.ndarray) -> pd.DataFrame:
+        """Mean technical-layer (model) shares of each supplier among each region's states."""
+        w = model.world
+        frames = []
+        for r, region in enumerate(w.region_names):
+            buyers = np.flatnonzero(w.region == r)
+            if not region or buyers.size == 0:
+                continue
+            share = dep[:, 1, buyers, :].mean(axis=1)  # [T, supplier]
+            st_, su = np.nonzero(share >= 0.01)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "step": st_.astype(np.int64),
+                        "year": years[st_],
+                        "region": region,
+                        "supplier": np.array(w.names, dtype=object)[su],
+                        "share": share[st_, su],
+                    }
+                )
+            )
+        cols = ["step", "year", "region", "supplier", "share"]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+
     def alignment(self, model: RuleMakingModel) -> np.ndarray:
         """[T, L] alignment of each linked forum pair (NaN while either is inactive)."""
         w, t = model.world, self.n
@@ -160,6 +184,7 @@ class Recorder:
                     "share": dep[st_, la, bu, su],
                 }
             )
+            tables["ecosystem"] = self.ecosystem(model, dep, years)
         events = pd.DataFrame(
             model.log.rows, columns=["step", "year", "event", "state", "forum", "detail"]
         ).astype({"step": "int64", "year": "float64"})

@@ -167,6 +167,13 @@ def summary(result: RunResult) -> str:
         for lever, rows in final.groupby("lever", sort=False):
             shown = ", ".join(f"{r.metric} {r.value:.3g}" for r in rows.itertuples())
             lines.append(f"  {lever}: {shown}")
+    eco = result.tables.get("ecosystem")
+    if eco is not None and len(eco):
+        sea = eco[(eco["region"] == "Southeast Asia") & (eco["step"] == eco["step"].max())]
+        if len(sea):
+            top = sea.sort_values("share", ascending=False).head(4)
+            shares = ", ".join(f"{r.supplier} {r.share:.2f}" for r in top.itertuples())
+            lines.append(f"Southeast Asia model (technical-layer) shares: {shares}")
     m = result.tables["model"].iloc[-1]
     lines.append(
         f"forum alignment index {m['alignment_index']:.3f}; "

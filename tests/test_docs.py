@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.scenario import schema
+from sim.scenario import levers, schema
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "model.md").read_text(encoding="utf-8")
 
@@ -18,6 +18,13 @@ PARAMS = [
     ("membership", schema.MembershipParams),
     ("framework_settings", schema.FrameworkParams),
     ("growth", schema.Growth),
+    ("stack", levers.StackSettings),
+    ("export_controls", levers.ExportControls),
+    ("alliance", levers.Alliance),
+    ("regulation", levers.Regulation),
+    ("declaration", levers.Declaration),
+    ("cocreation", levers.Cocreation),
+    ("pillars", levers.Pillars),
 ]
 
 
@@ -32,7 +39,12 @@ def test_every_parameter_is_documented_with_its_default(section, cls):
                 and (f"`{name}`" in line or f"`{section.split('.')[-1]}.{name}`" in line)
             ]
             assert rows, f"{section}.{name} is not documented"
-            assert any(f"| {field.default:g} |" in row or f"| {field.default} |" in row for row in rows), (
+            shown = (
+                (str(field.default).lower(),)
+                if isinstance(field.default, bool)
+                else (f"{field.default:g}", str(field.default))
+            )
+            assert any(f"| {x} |" in row for x in shown for row in rows), (
                 f"{section}.{name}: default {field.default} not shown in docs/model.md"
             )
 
