@@ -99,6 +99,8 @@ class Powers:
         k = model.steps
         year = model.world.calendar.year_at(k)
         for lever in self.levers:
+            if not lever.active:  # a lever's indicators are recorded from its start on
+                continue
             actor = getattr(lever.spec, ROLE[lever.spec.type])
             for metric, value in lever.metrics(model).items():
                 self.rows.append((k, year, lever.label, lever.spec.type, actor, metric, float(value)))
