@@ -8,15 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from sim.scenario.schema_types import Date, Name, NonNeg, Position, Unit
+from sim.scenario.schema_types import Date, Name, NonNeg, Position, Strict, Unit
 
 LEVER_TYPES: tuple[str, ...] = ("export_controls", "alliance", "regulation", "declaration", "cocreation")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 def _layers(v: list[str]) -> list[str]:

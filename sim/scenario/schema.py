@@ -9,18 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from sim.scenario.levers import LEVER_TYPES, Lever, StackSettings, StateStack
-from sim.scenario.schema_types import Date, Name, NonNeg, Position, Positive, Rate, Unit
+from sim.scenario.schema_types import Date, Name, NonNeg, Position, Positive, Rate, Strict, Unit
 
 PATHS: tuple[str, ...] = ("institutional", "discourse", "practice")
 LAYERS: tuple[str, ...] = ("base", "technical", "application")
 ACTION_NAMES: tuple[str, ...] = PATHS + LEVER_TYPES
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 # ----------------------------------------------------------------------------- model settings

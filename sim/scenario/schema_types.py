@@ -6,7 +6,7 @@ import datetime as _dt
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def _unit(v: float) -> float:
@@ -43,3 +43,9 @@ Date = Annotated[str, BeforeValidator(_date)]
 Name = Annotated[str, Field(min_length=1)]
 # A position: one value per norm dimension, as a list (in the order of `norms`) or a mapping.
 Position = list[Unit] | dict[str, Unit]
+
+
+class Strict(BaseModel):
+    """A scenario section: unknown keys are errors, defaults are validated too."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
