@@ -72,8 +72,22 @@ def scenarios(draw):
                 "start": draw(st.sampled_from([None, "2020-01-20"])),  # inside step 1 at any pace
             }
         )
+    levers = []
+    if draw(st.booleans()):
+        a, b = names[0], names[1]
+        levers = [
+            {"type": "export_controls", "controller": a, "targets": [b], "date": "2020-01-20",
+             "severity": draw(unit), "leakage": draw(unit), "efficiency": draw(unit), "layers": ["compute", "models"]},
+            {"type": "alliance", "hub": a, "partners": [b], "open_call": draw(st.booleans()), "date": "2020-01-20",
+             "offer": {"compute": draw(unit), "api": draw(unit)}, "lock_in": draw(unit)},
+            {"type": "regulation", "regulator": b, "date": "2020-01-20", "stringency": draw(unit),
+             "scope": norms[:1], "emulation_rate": draw(unit)},
+            {"type": "declaration", "issuer": a, "date": "2020-01-20", "reach": draw(unit), "strength": draw(unit)},
+            {"type": "cocreation", "sponsor": b, "partners": [a], "date": "2020-01-20", "rate": draw(unit)},
+        ]  # fmt: skip
     raw = {
         "name": "generated",
+        "levers": levers,
         "model": {
             "start_year": 2020,
             "steps_per_year": draw(st.sampled_from([1, 4, 12])),
@@ -121,6 +135,8 @@ def test_invariants_hold_for_any_valid_scenario(sc):
         assert np.all((w.engagement >= 0) & (w.engagement <= 1))
         assert np.all((w.openness >= 0) & (w.openness <= 1))
         np.testing.assert_allclose(w.dependence.sum(axis=2), 1.0, atol=1e-9)
+        assert np.isfinite(w.dependence).all() and (w.dependence >= 0).all()
+        assert np.isfinite(w.res).all() and (w.res > 0).all() and (w.market > 0).all()
         assert np.all(w.influence >= 0)
     t = m.tables()
     states = t["states"]

@@ -80,9 +80,11 @@ class Stack:
         u = u + s.local * self.local + self.offer
         if with_installed:
             u = u + s.installed * (1.0 + self.lock) * w.dependence
-        u = u - u.max(axis=2, keepdims=True)
-        e = np.exp(u)
-        return e / e.sum(axis=2, keepdims=True)
+        top = u.max(axis=2, keepdims=True)
+        e = np.exp(u - np.where(np.isfinite(top), top, 0.0))
+        total = e.sum(axis=2, keepdims=True)
+        # a buyer with no available supplier at all keeps the suppliers it has
+        return np.where(total > 0, e / np.where(total > 0, total, 1.0), w.dependence)
 
     def step(self, model: RuleMakingModel) -> None:
         """Buyers adjust their suppliers; dependence pulls positions toward suppliers."""
