@@ -15,6 +15,8 @@ EPILOG = """examples:
   sim run scenarios/no_synergy.yaml --seed 7
   sim run --set model.synergy=0 --set states.Japan.capacities.discourse=0.9
   sim validate scenarios/baseline.yaml      check a scenario without running it
+  sim sweep experiments/export_control_severity.yaml --workers 2
+  sim analyze sensitivity results/sweep-synergy_sobol-XXXXXXXX --metric japan_share
 """
 
 
@@ -45,6 +47,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--quiet", action="store_true", help="do not print the summary table")
 
+    sw = sub.add_parser("sweep", help="run an experiment: many runs over varied parameters")
+    sw.add_argument("experiment", help="experiment YAML (experiments/*.yaml)")
+    sw.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    sw.add_argument("--executor", choices=["local", "dask", "serial"], default="local")
+    sw.add_argument("--scheduler", help="dask.distributed scheduler address (default: a LocalCluster)")
+    sw.add_argument("--out", help="output folder (default: results/sweep-<name>-<hash>)")
+    sw.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    an = sub.add_parser("analyze", help="analyse a finished sweep")
+    an_sub = an.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
+    se = an_sub.add_parser("sensitivity", help="Sobol or Morris indices of a metric (SALib)")
+    se.add_argument("sweep_dir")
+    se.add_argument("--metric", required=True)
+
     v = sub.add_parser("validate", help="check a scenario file and report every problem")
     v.add_argument("scenario", help="scenario YAML")
     v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
@@ -73,6 +90,49 @@ def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
+    import os
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")  # one thread per process: the workers are the parallelism
+    from sim.errors import SimError
+    from sim.experiments.sweep import run_sweep
+    from sim.provenance import command_line
+
+    if args.workers < 1:
+        raise SimError(f"--workers: expected a positive whole number, got {args.workers}")
+    s = run_sweep(
+        args.experiment,
+        out=args.out,
+        workers=args.workers,
+        executor=args.executor,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        progress=not args.quiet,
+        command=command_line(argv),
+    )
+    print(
+        f"{s.total} runs: {s.ok} done now, {s.skipped} done before, {s.failed} failed "
+        f"({s.wall_seconds:.1f} s); wrote {s.out}"
+    )
+    if s.failed:
+        for run_id, err in s.failures[:10]:
+            print(f"  failed {run_id}: {err}", file=sys.stderr)
+        if s.failed > 10:
+            print(f"  ... and {s.failed - 10} more (see runs.parquet, status == 'failed')", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from sim.experiments.analysis import sensitivity
+
+    df, out = sensitivity(args.sweep_dir, args.metric)
+    print(df.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    print(f"wrote {out}")
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario
 
@@ -96,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _cmd_run(args, argv)
+        if args.command == "sweep":
+            return _cmd_sweep(args, argv)
+        if args.command == "analyze":
+            return _cmd_analyze(args)
         return _cmd_validate(args)
     except SimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)

@@ -1,0 +1,85 @@
+"""Sampling designs: the points of a sweep, and the runs (points x replications) with seeds.
+
+`factorial` is the full product of the listed values; `lhs` (Latin hypercube), `sobol`
+(Saltelli's scheme without second-order terms: N(D+2) points) and `morris` (N trajectories
+of D+1 points on `levels` levels) come from SALib, seeded by `base_seed`. Each run's seed is
+drawn from numpy's SeedSequence(base_seed, spawn_key=(run index,)), so it depends only on
+the base seed and the run's position in the sweep.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+
+import numpy as np
+
+from sim.experiments.spec import Bounds, Experiment, Range
+
+
+def problem(exp: Experiment) -> dict:
+    """The SALib problem of a sampled design (names and bounds)."""
+    names = list(exp.vary)
+    return {
+        "num_vars": len(names),
+        "names": names,
+        "bounds": [[exp.vary[k].low, exp.vary[k].high] for k in names],
+    }
+
+
+def points(exp: Experiment) -> list[dict[str, object]]:
+    keys = list(exp.vary)
+    if exp.design == "factorial":
+        lists = [v.values() if isinstance(v, Range) else list(v) for v in exp.vary.values()]
+        return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*lists)]
+    assert all(isinstance(v, Bounds) for v in exp.vary.values())
+    prob = problem(exp)
+    if exp.design == "lhs":
+        from SALib.sample import latin
+
+        x = latin.sample(prob, exp.samples, seed=exp.base_seed)
+    elif exp.design == "sobol":
+        from SALib.sample import sobol
+
+        x = sobol.sample(prob, exp.samples, calc_second_order=False, seed=exp.base_seed)
+    else:
+        from SALib.sample import morris
+
+        x = morris.sample(prob, exp.samples, num_levels=exp.levels, seed=exp.base_seed)
+    return [dict(zip(keys, (float(v) for v in row), strict=True)) for row in x]
+
+
+def run_seed(base_seed: int, index: int) -> int:
+    ss = np.random.SeedSequence(entropy=base_seed, spawn_key=(index,))
+    return int(ss.generate_state(1, dtype=np.uint32)[0])
+
+
+def run_id(scenario_sha: str, params: dict, seed: int, steps: int | None) -> str:
+    canon = json.dumps({"s": scenario_sha, "p": params, "seed": seed, "steps": steps}, sort_keys=True)
+    return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+
+def tasks(exp: Experiment, scenario_path: str, scenario_sha: str) -> list[dict]:
+    """Every run of the sweep as a small picklable dict, in a fixed order."""
+    out = []
+    for p, point in enumerate(points(exp)):
+        for rep in range(exp.replications):
+            index = p * exp.replications + rep
+            seed = run_seed(exp.base_seed, index)
+            out.append(
+                {
+                    "run_id": run_id(scenario_sha, point, seed, exp.steps),
+                    "index": index,
+                    "point": p,
+                    "replication": rep,
+                    "seed": seed,
+                    "params": point,
+                    "scenario": scenario_path,
+                    "steps": exp.steps,
+                    "metrics": exp.metrics,
+                    "every": exp.every,
+                    "stop_when": exp.stop_when.model_dump() if exp.stop_when else None,
+                }
+            )
+    return out

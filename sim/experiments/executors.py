@@ -1,0 +1,89 @@
+"""Evaluators that run chunks of tasks: serially, on local worker processes, or on Dask.
+
+All yield (chunk results) as chunks finish, in any order; the results themselves do not
+depend on the executor or the number of workers (each run carries its own seed).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import sys
+from collections.abc import Iterator
+
+from sim.experiments.tasks import init_worker, run_chunk
+
+Chunk = list[dict]
+
+
+def serial(chunks: list[Chunk], workers: int = 1) -> Iterator[list]:
+    for chunk in chunks:
+        yield run_chunk(chunk)
+
+
+def local(chunks: list[Chunk], workers: int = 2) -> Iterator[list]:
+    """Long-lived worker processes (fork where the platform has it: no re-import per run),
+    at most 2 chunks in flight per worker so the driver's memory stays flat."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    method = "fork" if "fork" in mp.get_all_start_methods() and sys.platform != "darwin" else "spawn"
+    ctx = mp.get_context(method)
+    pending = iter(chunks)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker) as pool:
+        inflight = set()
+        for chunk in pending:
+            inflight.add(pool.submit(run_chunk, chunk))
+            if len(inflight) >= 2 * workers:
+                break
+        try:
+            while inflight:
+                done, inflight = wait(inflight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()  # BrokenProcessPool if a worker was killed
+                    nxt = next(pending, None)
+                    if nxt is not None:
+                        inflight.add(pool.submit(run_chunk, nxt))
+        except BaseException:
+            for fut in inflight:
+                fut.cancel()
+            raise
+
+
+def dask(chunks: list[Chunk], workers: int = 2, scheduler: str | None = None) -> Iterator[list]:
+    """The same task function on a dask.distributed scheduler (or a LocalCluster)."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        window = max(2 * workers, 4)
+        pending = iter(chunks)
+        futures = [client.submit(run_chunk, c, pure=False) for c in _take(pending, window)]
+        ac = as_completed(futures)
+        for fut in ac:
+            yield fut.result()
+            nxt = next(pending, None)
+            if nxt is not None:
+                ac.add(client.submit(run_chunk, nxt, pure=False))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _take(it: Iterator, n: int) -> list:
+    out = []
+    for _ in range(n):
+        x = next(it, None)
+        if x is None:
+            break
+        out.append(x)
+    return out
+
+
+EXECUTORS = {"serial": serial, "local": local, "dask": dask}

@@ -1,0 +1,134 @@
+"""Named outputs of a run for sweeps, read straight from the recorder's arrays (no tables).
+
+A metric is `table.column[key]`, after the run's output tables:
+- `states.<column>[<state>]`: influence, influence_share, resource_share, punching_ratio,
+  rule_alignment, followers, compute, data, algorithms, market, reputation, openness,
+  position_<dim>;
+- `forums.<column>[<forum>]`: members, weight, active, or a norm dimension (the text);
+- `model.<column>`: alignment_index, influence_hhi, or `model.alignment[<F~G>]`;
+- `powers.<metric>[<lever>]`: any lever indicator (NaN before the lever starts);
+- `ecosystem.share[<region>/<supplier>]`: mean model-layer share among a region's states.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.model import RuleMakingModel
+
+_SPEC = re.compile(r"^(states|forums|model|powers|ecosystem)\.([A-Za-z_][\w]*)(?:\[(.+)\])?$")
+STATE_COLUMNS = {
+    "influence", "influence_share", "resource_share", "punching_ratio", "rule_alignment", "followers",
+    "compute", "data", "algorithms", "market", "reputation", "openness",
+}  # fmt: skip
+
+
+def parse(spec: str) -> tuple[str, str, str | None]:
+    m = _SPEC.match(spec.strip())
+    if not m:
+        raise ValueError(
+            f"expected table.column[key] (tables: states, forums, model, powers, ecosystem), got {spec!r}"
+        )
+    return m[1], m[2], m[3]
+
+
+def check_metric(spec: str) -> str | None:
+    """A problem with the metric's form (names are checked when a run resolves them)."""
+    try:
+        table, column, key = parse(spec)
+    except ValueError as exc:
+        return str(exc)
+    if table in ("states", "forums", "powers", "ecosystem") and key is None:
+        return f"{table} metrics need a [key], as in {table}.{column}[...], got {spec!r}"
+    if table == "states" and column not in STATE_COLUMNS and not column.startswith("position_"):
+        known = ", ".join(sorted(STATE_COLUMNS))
+        return f"unknown states column {column!r} (expected one of {known}, position_<dim>)"
+    return None
+
+
+class Evaluator:
+    """Evaluates metrics on a finished (or running) model; caches derived series."""
+
+    def __init__(self, model: RuleMakingModel) -> None:
+        self.m = model
+        self._derived: dict[str, np.ndarray] | None = None
+        self._powers: dict[tuple[str, str], dict[int, float]] | None = None
+
+    def series(self, spec: str) -> np.ndarray:
+        """[steps recorded] values of the metric (NaN where it does not exist yet)."""
+        m, rec = self.m, self.m.recorder
+        w, t = m.world, rec.n
+        table, column, key = parse(spec)
+        if table == "states":
+            i = _lookup(w.index, key, "state")
+            if column in ("compute", "data", "algorithms"):
+                return rec.res[:t, i, ("compute", "data", "algorithms").index(column)].copy()
+            if column == "market":
+                return rec.market[:t, i].copy()
+            if column == "followers":
+                return rec.followers[:t, i].astype(float)
+            if column in ("reputation", "openness"):
+                return rec.s[column][:t, i].copy()
+            if column.startswith("position_"):
+                return rec.pos[:t, i, _lookup({d: k for k, d in enumerate(w.norms)}, column[9:], "dimension")]
+            if self._derived is None:
+                self._derived = rec.derived(m)
+            return self._derived[column][:, i].copy()
+        if table == "forums":
+            f = _lookup(w.forum_index, key, "forum")
+            if column == "members":
+                return rec.members[:t, f].astype(float)
+            if column == "weight":
+                return rec.weight[:t, f].copy()
+            if column == "active":
+                return rec.active[:t, f].astype(float)
+            return rec.text[:t, f, _lookup({d: k for k, d in enumerate(w.norms)}, column, "dimension")]
+        if table == "model":
+            align = rec.alignment(m)
+            if column == "alignment_index":
+                with np.errstate(all="ignore"):
+                    return np.nanmean(align, axis=1) if align.shape[1] else np.full(t, np.nan)
+            if column == "alignment":
+                return align[:, _lookup({n: k for k, n in enumerate(w.link_names)}, key, "link")]
+            if column == "influence_hhi":
+                if self._derived is None:
+                    self._derived = rec.derived(m)
+                return np.square(self._derived["influence_share"]).sum(axis=1)
+            raise KeyError(f"unknown model column {column!r}")
+        if table == "powers":
+            if self._powers is None:
+                self._powers = {}
+                for step, _, lever, _, _, metric, value in m.powers.rows:
+                    self._powers.setdefault((lever, metric), {})[step] = value
+            levers = {lv.label for lv in m.powers.levers}
+            _lookup(dict.fromkeys(levers), key, "lever")
+            out = np.full(t, np.nan)
+            for step, value in self._powers.get((key, column), {}).items():
+                out[step] = value
+            return out
+        # ecosystem
+        if rec.dependence is None:
+            raise KeyError("ecosystem metrics need the AI stack (a `stack:` section or levers)")
+        region, _, supplier = (key or "").partition("/")
+        r = _lookup({n: k for k, n in enumerate(w.region_names)}, region, "region")
+        j = _lookup(w.index, supplier, "supplier state")
+        buyers = np.flatnonzero(w.region == r)
+        return rec.dependence[:t, 1, buyers, j].mean(axis=1)
+
+    def final(self, spec: str) -> float:
+        s = self.series(spec)
+        return float(s[-1]) if s.size else float("nan")
+
+
+def _lookup(index: dict, key: str | None, kind: str) -> int:
+    if key not in index:
+        import difflib
+
+        close = difflib.get_close_matches(str(key), [str(k) for k in index], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise KeyError(f"unknown {kind} {key!r}{hint}")
+    return index[key]

@@ -1,0 +1,130 @@
+"""Experiment files: what to vary, how to sample it, how often to replicate, what to measure.
+
+Close to NetLogo's BehaviorSpace: `vary` maps scenario key paths (as in `sim run --set`)
+to a list of values, `{start, step, stop}` (inclusive) or, for sampled designs,
+`{low, high}`; `design` is `factorial`, `lhs`, `sobol` or `morris`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from sim.errors import Problem, ScenarioError, fmt_location
+from sim.scenario.loader import _message, _read_yaml, packaged_scenario
+from sim.scenario.schema_types import Strict
+
+
+class Range(Strict):
+    start: float
+    step: float = Field(gt=0)
+    stop: float
+
+    @model_validator(mode="after")
+    def _order(self) -> Range:
+        if self.stop < self.start:
+            raise ValueError(f"stop ({self.stop:g}) must not be below start ({self.start:g})")
+        return self
+
+    def values(self) -> list[float]:
+        n = round((self.stop - self.start) / self.step) + 1
+        vals = [round(self.start + k * self.step, 12) for k in range(n)]
+        return [v for v in vals if v <= self.stop + 1e-9]
+
+
+class Bounds(Strict):
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self) -> Bounds:
+        if self.high <= self.low:
+            raise ValueError(f"high ({self.high:g}) must be above low ({self.low:g})")
+        return self
+
+
+Values = list[float | int | str | bool] | Range | Bounds
+
+
+class StopWhen(Strict):
+    metric: str
+    op: Literal[">", ">=", "<", "<=", "=="]
+    value: float
+    check_every: int = Field(1, ge=1)
+
+
+class Experiment(Strict):
+    name: str = ""
+    description: str = ""
+    scenario: str
+    design: Literal["factorial", "lhs", "sobol", "morris"] = "factorial"
+    vary: dict[str, Values] = Field(min_length=1)
+    samples: int = Field(16, ge=1, le=1_000_000)
+    levels: int = Field(4, ge=2, le=64)
+    replications: int = Field(1, ge=1, le=100_000)
+    base_seed: int = Field(0, ge=0)
+    steps: int | None = Field(None, ge=1)
+    metrics: dict[str, str] = Field(min_length=1)
+    every: int | None = Field(None, ge=1)
+    stop_when: StopWhen | None = None
+    chunk: Annotated[int, Field(ge=1, le=10_000)] = 16
+
+    @model_validator(mode="after")
+    def _design_values(self) -> Experiment:
+        for key, v in self.vary.items():
+            if self.design == "factorial" and isinstance(v, Bounds):
+                raise ValueError(
+                    f"vary.{key}: a factorial design needs a list or {{start, step, stop}}, not bounds"
+                )
+            if self.design != "factorial" and not isinstance(v, Bounds):
+                raise ValueError(f"vary.{key}: a {self.design} design needs {{low, high}} bounds")
+        return self
+
+
+def experiment_hash(exp: Experiment) -> str:
+    canon = json.dumps(exp.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def load_experiment(path: str | Path) -> tuple[Experiment, Path]:
+    """Read and validate an experiment; returns it and the scenario path it names."""
+    from sim.experiments.metrics import check_metric
+
+    p = Path(path)
+    raw = _read_yaml(p, str(path))
+    try:
+        exp = Experiment.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors(include_url=False):
+            msg = _message(e) if e["type"] != "value_error" else e["msg"].removeprefix("Value error, ")
+            problems.append(Problem(str(path), fmt_location(tuple(e["loc"]), raw), msg))
+        raise ScenarioError(problems) from None
+    if not exp.name:
+        exp.name = p.stem
+    scen = Path(exp.scenario)
+    if not scen.is_absolute():
+        scen = p.parent / scen
+    if not scen.exists() and packaged_scenario(exp.scenario).exists():
+        scen = packaged_scenario(exp.scenario)
+    if not scen.exists():
+        raise ScenarioError([Problem(str(path), "scenario", f"file not found: {exp.scenario}")])
+    problems = [
+        Problem(str(path), f"metrics.{name}", err)
+        for name, spec in exp.metrics.items()
+        if (err := check_metric(spec))
+    ]
+    if exp.stop_when is not None and (err := check_metric(exp.stop_when.metric)):
+        problems.append(Problem(str(path), "stop_when.metric", err))
+    if problems:
+        raise ScenarioError(problems)
+    return exp, scen
+
+
+def dump(exp: Experiment) -> str:
+    return yaml.safe_dump(exp.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
