@@ -12,6 +12,7 @@ One step (a quarter by default) follows MODEL.md section 2:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,18 @@ from sim.powers.stack import Stack
 from sim.pulls import Pulls
 from sim.recorder import Recorder
 from sim.scenario.levers import StackSettings
-from sim.scenario.loader import load_scenario
+from sim.scenario.loader import apply_set, load_scenario, validate
 from sim.scenario.schema import PATHS, Scenario
 from sim.world import World
 
 
 class RuleMakingModel(mesa.Model):
     """Build from a scenario (object or path; None: the packaged baseline) and a seed
-    (None: the scenario's `model.seed`). `steps` overrides the scenario's run length."""
+    (None: the scenario's `model.seed`). `steps` overrides the scenario's run length.
+
+    Flat keyword parameters change scenario values, `__` standing for the `.` of a `--set`
+    key path: `RuleMakingModel(seed=1, model__synergy=0.5, influence__decay=0.1)`. This is
+    what `mesa.batch_run` needs (`parameters={"model__synergy": [0, 1], ...}`)."""
 
     def __init__(
         self,
@@ -44,11 +49,16 @@ class RuleMakingModel(mesa.Model):
         seed: int | None = None,
         steps: int | None = None,
         overrides: list[str] | tuple[str, ...] = (),
+        **params: Any,
     ) -> None:
-        if not isinstance(scenario, Scenario):
+        overrides = [*overrides, *(f"{k.replace('__', '.')}={json.dumps(v)}" for k, v in params.items())]
+        if isinstance(scenario, Scenario) and overrides:
+            raw = scenario.model_dump(mode="json")
+            for assignment in overrides:
+                apply_set(raw, assignment)
+            scenario = validate(raw, scenario.name or "scenario")
+        elif not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario, overrides)
-        elif overrides:
-            raise ValueError("overrides apply to scenario files; edit the Scenario object instead")
         if steps is not None:
             scenario = scenario.model_copy(
                 update={"model": scenario.model.model_copy(update={"steps": steps, "end_year": None})}
@@ -176,7 +186,46 @@ class RuleMakingModel(mesa.Model):
             self.step()
         return self
 
+    @property
+    def datacollector(self) -> RecorderView:
+        """A read-only, Mesa DataCollector-shaped view of the recorded outputs (for
+        `mesa.batch_run`): model_vars per step, and per-state records."""
+        return RecorderView(self)
+
     def tables(self) -> dict[str, Any]:
         out = self.recorder.tables(self)
         out["powers"] = self.powers.table()
         return out
+
+
+class RecorderView:
+    """What `mesa.batch_run` reads from a DataCollector, built from the recorder."""
+
+    agent_reporters = ("influence", "influence_share", "punching_ratio")  # names, as batch_run reads them
+
+    def __init__(self, model: RuleMakingModel) -> None:
+        rec, w = model.recorder, model.world
+        derived = rec.derived(model)
+        align = rec.alignment(model)
+        with np.errstate(all="ignore"):
+            index = np.nanmean(align, axis=1) if align.shape[1] else np.full(rec.n, np.nan)
+        self.model_vars = {
+            "alignment_index": index.tolist(),
+            "influence_hhi": np.square(derived["influence_share"]).sum(axis=1).tolist(),
+        }
+        for i, name in enumerate(w.names):
+            self.model_vars[f"influence_share[{name}]"] = derived["influence_share"][:, i].tolist()
+        ids = [a.unique_id for a in model.state_agents]
+        self._agent_records = {
+            k: [
+                (
+                    k,
+                    ids[i],
+                    derived["influence"][k, i],
+                    derived["influence_share"][k, i],
+                    derived["punching_ratio"][k, i],
+                )
+                for i in range(w.N)
+            ]
+            for k in range(rec.n)
+        }

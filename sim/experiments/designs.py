@@ -4,7 +4,9 @@
 (Saltelli's scheme without second-order terms: N(D+2) points) and `morris` (N trajectories
 of D+1 points on `levels` levels) come from SALib, seeded by `base_seed`. Each run's seed is
 drawn from numpy's SeedSequence(base_seed, spawn_key=(run index,)), so it depends only on
-the base seed and the run's position in the sweep.
+the base seed and the run's position in the sweep. With `common_seeds: true` the key is the
+replication number instead: every point sees the same random numbers (common random
+numbers), which removes run-to-run noise from comparisons and sensitivity indices.
 """
 
 from __future__ import annotations
@@ -55,8 +57,12 @@ def run_seed(base_seed: int, index: int) -> int:
     return int(ss.generate_state(1, dtype=np.uint32)[0])
 
 
-def run_id(scenario_sha: str, params: dict, seed: int, steps: int | None) -> str:
-    canon = json.dumps({"s": scenario_sha, "p": params, "seed": seed, "steps": steps}, sort_keys=True)
+def run_id(scenario_sha: str, params: dict, seed: int, steps: int | None, index: int) -> str:
+    """Identity of a run: its resolved parameters, seed and place in the design (designs
+    such as Morris may repeat a point; with common seeds those are still separate runs)."""
+    canon = json.dumps(
+        {"s": scenario_sha, "p": params, "seed": seed, "steps": steps, "i": index}, sort_keys=True
+    )
     return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
 
@@ -66,10 +72,10 @@ def tasks(exp: Experiment, scenario_path: str, scenario_sha: str) -> list[dict]:
     for p, point in enumerate(points(exp)):
         for rep in range(exp.replications):
             index = p * exp.replications + rep
-            seed = run_seed(exp.base_seed, index)
+            seed = run_seed(exp.base_seed, rep if exp.common_seeds else index)
             out.append(
                 {
-                    "run_id": run_id(scenario_sha, point, seed, exp.steps),
+                    "run_id": run_id(scenario_sha, point, seed, exp.steps, index),
                     "index": index,
                     "point": p,
                     "replication": rep,

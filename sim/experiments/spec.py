@@ -68,6 +68,7 @@ class Experiment(Strict):
     levels: int = Field(4, ge=2, le=64)
     replications: int = Field(1, ge=1, le=100_000)
     base_seed: int = Field(0, ge=0)
+    common_seeds: bool = False  # True: replication r uses the same seed at every point
     steps: int | None = Field(None, ge=1)
     metrics: dict[str, str] = Field(min_length=1)
     every: int | None = Field(None, ge=1)
