@@ -165,5 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted; no output was left behind", file=sys.stderr)
+        if args.command == "sweep":
+            print("interrupted; finished runs are kept: run the same command to resume", file=sys.stderr)
+        else:
+            print("interrupted; no output was left behind", file=sys.stderr)
         return 130
