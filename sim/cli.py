@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         help="override a scenario value, e.g. states.Japan.capacities.discourse=0.9 (repeatable)",
     )
     r.add_argument("--quiet", action="store_true", help="do not print the summary table")
+    r.add_argument("--report", action="store_true", help="also write the plotted report (DIR/report)")
 
     sw = sub.add_parser("sweep", help="run an experiment: many runs over varied parameters")
     sw.add_argument("experiment", help="experiment YAML (experiments/*.yaml)")
@@ -55,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", help="output folder (default: results/sweep-<name>-<hash>)")
     sw.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.add_argument("--report", action="store_true", help="also write the plotted report (DIR/report)")
+
+    rp = sub.add_parser("report", help="write a plotted HTML report of a run or sweep folder")
+    rp.add_argument("folder", nargs="?", help="a run or sweep output folder")
+    rp.add_argument("--compare", nargs=2, metavar=("DIR_A", "DIR_B"), help="compare two runs")
+    rp.add_argument("--out", help="with --compare: output folder (default DIR_A/compare-<DIR_B>)")
 
     an = sub.add_parser("analyze", help="analyse a finished sweep")
     an_sub = an.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
@@ -87,6 +94,10 @@ def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     if not args.quiet:
         print(summary(result))
     print(f"wrote {out}")
+    if args.report:
+        from sim.report.run_report import run_report
+
+        print(f"report: {run_report(out)}")
     return 0
 
 
@@ -115,12 +126,40 @@ def _cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
         f"{s.total} runs: {s.ok} done now, {s.skipped} done before, {s.failed} failed "
         f"({s.wall_seconds:.1f} s); wrote {s.out}"
     )
+    if args.report:
+        from sim.report.sweep_report import sweep_report
+
+        print(f"report: {sweep_report(s.out)}")
     if s.failed:
         for run_id, err in s.failures[:10]:
             print(f"  failed {run_id}: {err}", file=sys.stderr)
         if s.failed > 10:
             print(f"  ... and {s.failed - 10} more (see runs.parquet, status == 'failed')", file=sys.stderr)
         return 1
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sim.errors import SimError
+
+    if args.compare:
+        from sim.report.compare import compare_report
+
+        print(compare_report(*args.compare, out=args.out))
+        return 0
+    if not args.folder:
+        raise SimError("report: give a run or sweep folder, or --compare DIR_A DIR_B")
+    folder = Path(args.folder)
+    if (folder / "runs.parquet").exists() or (folder / "parts").exists():
+        from sim.report.sweep_report import sweep_report
+
+        print(sweep_report(folder))
+    else:
+        from sim.report.run_report import run_report
+
+        print(run_report(folder))
     return 0
 
 
@@ -160,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_sweep(args, argv)
         if args.command == "analyze":
             return _cmd_analyze(args)
+        if args.command == "report":
+            return _cmd_report(args)
         return _cmd_validate(args)
     except SimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)

@@ -185,6 +185,17 @@ class Recorder:
                 }
             )
             tables["ecosystem"] = self.ecosystem(model, dep, years)
+        # who emulates whom at the end: each follower, the sharer that moved it most, and how much
+        top = w.received.argmax(axis=1)
+        pull = w.received[np.arange(w.N), top]
+        keep = pull > model.scenario.influence.follow_threshold
+        tables["emulation"] = pd.DataFrame(
+            {
+                "follower": np.array(w.names, dtype=object)[keep],
+                "leader": np.array(w.names, dtype=object)[top[keep]],
+                "received": pull[keep],
+            }
+        )
         events = pd.DataFrame(
             model.log.rows, columns=["step", "year", "event", "state", "forum", "detail"]
         ).astype({"step": "int64", "year": "float64"})

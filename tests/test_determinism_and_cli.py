@@ -16,6 +16,7 @@ from conftest import BASE, build
 from sim.runner import RunConfig, run_one
 
 FILES = [
+    "emulation.parquet",
     "events.parquet",
     "forums.parquet",
     "manifest.json",

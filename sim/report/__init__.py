@@ -1,0 +1,1 @@
+"""Plotted reports of runs, sweeps and comparisons, as self-contained HTML folders."""
