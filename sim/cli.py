@@ -58,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.add_argument("--report", action="store_true", help="also write the plotted report (DIR/report)")
 
+    cl = sub.add_parser("claims", help="test the source papers' claims (MODEL.md s.8) with replications")
+    cl.add_argument("--file", default=None, help="claims file (default: experiments/claims.yaml)")
+    cl.add_argument("--replications", type=int, help="replications per claim (default: the file's)")
+    cl.add_argument("--workers", type=int, default=2)
+    cl.add_argument("--out", help="output folder (default: results/claims-<timestamp>)")
+    cl.add_argument("--quick", action="store_true", help="few replications and scan points (for CI)")
+    cl.add_argument("--progress", action="store_true", help="show a progress bar")
+
     rp = sub.add_parser("report", help="write a plotted HTML report of a run or sweep folder")
     rp.add_argument("folder", nargs="?", help="a run or sweep output folder")
     rp.add_argument("--compare", nargs=2, metavar=("DIR_A", "DIR_B"), help="compare two runs")
@@ -139,6 +147,29 @@ def _cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def _cmd_claims(args: argparse.Namespace, argv: list[str]) -> int:
+    import os
+    from pathlib import Path
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    from sim.claims.run import run_claims
+    from sim.errors import SimError
+    from sim.provenance import command_line
+
+    path = Path(args.file) if args.file else Path("experiments") / "claims.yaml"
+    if not path.exists():
+        raise SimError(f"{path}: claims file not found (use --file)")
+    if args.replications is not None and args.replications < 2:
+        raise SimError(f"--replications: expected at least 2, got {args.replications}")
+    _, out = run_claims(
+        path, args.out, args.replications, max(1, args.workers), args.quick, args.progress, command_line(argv)
+    )
+    print((out / "claims.md").read_text())
+    print(f"wrote {out}/claims.csv, claims.md and report/index.html")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -201,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_analyze(args)
         if args.command == "report":
             return _cmd_report(args)
+        if args.command == "claims":
+            return _cmd_claims(args, argv)
         return _cmd_validate(args)
     except SimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)

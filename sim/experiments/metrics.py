@@ -7,7 +7,11 @@ A metric is `table.column[key]`, after the run's output tables:
 - `forums.<column>[<forum>]`: members, weight, active, or a norm dimension (the text);
 - `model.<column>`: alignment_index, influence_hhi, or `model.alignment[<F~G>]`;
 - `powers.<metric>[<lever>]`: any lever indicator (NaN before the lever starts);
-- `ecosystem.share[<region>/<supplier>]`: mean model-layer share among a region's states.
+- `ecosystem.share[<region>/<supplier>]`: mean model-layer share among a region's states;
+- `closeness.mean[<region>/<state>]`: mean closeness (1 - distance) of the region's other
+  states' positions to the state's (governance alignment).
+A metric may end in `@<year>`: its value at the end of the step closest to that year, instead
+of the final value.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import numpy as np
 if TYPE_CHECKING:
     from sim.model import RuleMakingModel
 
-_SPEC = re.compile(r"^(states|forums|model|powers|ecosystem)\.([A-Za-z_][\w]*)(?:\[(.+)\])?$")
+_SPEC = re.compile(
+    r"^(states|forums|model|powers|ecosystem|closeness)\.([A-Za-z_][\w]*)(?:\[(.+?)\])?(?:@(\d{4}(?:\.\d+)?))?$"
+)
 STATE_COLUMNS = {
     "influence", "influence_share", "resource_share", "punching_ratio", "rule_alignment", "followers",
     "compute", "data", "algorithms", "market", "reputation", "openness",
@@ -31,9 +37,15 @@ def parse(spec: str) -> tuple[str, str, str | None]:
     m = _SPEC.match(spec.strip())
     if not m:
         raise ValueError(
-            f"expected table.column[key] (tables: states, forums, model, powers, ecosystem), got {spec!r}"
+            "expected table.column[key] or table.column[key]@year "
+            f"(tables: states, forums, model, powers, ecosystem, closeness), got {spec!r}"
         )
     return m[1], m[2], m[3]
+
+
+def at_year(spec: str) -> float | None:
+    m = _SPEC.match(spec.strip())
+    return float(m[4]) if m and m[4] else None
 
 
 def check_metric(spec: str) -> str | None:
@@ -42,7 +54,7 @@ def check_metric(spec: str) -> str | None:
         table, column, key = parse(spec)
     except ValueError as exc:
         return str(exc)
-    if table in ("states", "forums", "powers", "ecosystem") and key is None:
+    if table in ("states", "forums", "powers", "ecosystem", "closeness") and key is None:
         return f"{table} metrics need a [key], as in {table}.{column}[...], got {spec!r}"
     if table == "states" and column not in STATE_COLUMNS and not column.startswith("position_"):
         known = ", ".join(sorted(STATE_COLUMNS))
@@ -110,6 +122,13 @@ class Evaluator:
             for step, value in self._powers.get((key, column), {}).items():
                 out[step] = value
             return out
+        if table == "closeness":
+            region, _, state = (key or "").partition("/")
+            r = _lookup({n: k for k, n in enumerate(w.region_names)}, region, "region")
+            j = _lookup(w.index, state, "state")
+            others = np.flatnonzero((w.region == r) & (np.arange(w.N) != j))
+            diff = rec.pos[:t, others, :] - rec.pos[:t, j : j + 1, :]
+            return 1.0 - np.sqrt(np.square(diff).mean(axis=2)).mean(axis=1)
         # ecosystem
         if rec.dependence is None:
             raise KeyError("ecosystem metrics need the AI stack (a `stack:` section or levers)")
@@ -120,8 +139,16 @@ class Evaluator:
         return rec.dependence[:t, 1, buyers, j].mean(axis=1)
 
     def final(self, spec: str) -> float:
+        """The final value, or with `@year` the value at the step ending closest to that year."""
         s = self.series(spec)
-        return float(s[-1]) if s.size else float("nan")
+        if not s.size:
+            return float("nan")
+        year = at_year(spec)
+        if year is None:
+            return float(s[-1])
+        cal = self.m.world.calendar
+        k = round((year - cal.start_year) * cal.steps_per_year)
+        return float(s[min(max(k, 0), s.size - 1)])
 
 
 def _lookup(index: dict, key: str | None, kind: str) -> int:

@@ -1,0 +1,181 @@
+"""Running a claim suite through the sweep machinery (`run_chunk`, the executors).
+
+Every replication r has one seed, shared by a claim's scenario and its counterfactuals, so
+differences are paired. Identical runs (same scenario, parameters and seed) that several
+claims need are run once, with all their metrics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.claims.spec import Claim, ClaimSuite, load_claims, resolve_scenario
+from sim.claims.stats import effect_ci, verdict
+from sim.experiments.designs import run_seed
+from sim.experiments.executors import EXECUTORS
+
+
+@dataclass
+class ClaimResult:
+    claim: Claim
+    effects: np.ndarray
+    effect: float
+    ci_low: float
+    ci_high: float
+    n: int
+    verdict: str
+    scan: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+class _Plan:
+    """Tasks, merged across claims, and where each claim's values come from."""
+
+    def __init__(self) -> None:
+        self.tasks: list[dict] = []
+        self.index: dict[tuple, int] = {}
+
+    def need(self, scenario: Path, params: dict, seed: int, name: str, spec: str) -> tuple[int, str]:
+        key = (str(scenario), json.dumps(params, sort_keys=True), seed)
+        if key not in self.index:
+            self.index[key] = len(self.tasks)
+            self.tasks.append(
+                {
+                    "run_id": f"c{len(self.tasks):06d}",
+                    "index": len(self.tasks),
+                    "point": 0,
+                    "replication": 0,
+                    "seed": seed,
+                    "params": dict(params),
+                    "scenario": str(scenario),
+                    "steps": None,
+                    "metrics": {},
+                    "every": None,
+                    "stop_when": None,
+                }
+            )
+        t = self.tasks[self.index[key]]
+        t["metrics"][name] = spec
+        return t["index"], name
+
+
+def _sides(c: Claim, base: Path) -> tuple[Path, list[Path]]:
+    return resolve_scenario(c.scenario, base), [resolve_scenario(s, base) for s in c.counterfactuals]
+
+
+def _plan(suite: ClaimSuite, base: Path, reps: int, scan_reps: int, scan_values: dict[str, list[float]]):
+    plan = _Plan()
+    wiring: dict[tuple[str, float | None, int], dict] = {}
+    for c in suite.claims:
+        scen, cfs = _sides(c, base)
+        settings = [(None, reps)] + [(v, scan_reps) for v in scan_values[c.id]]
+        for value, n in settings:
+            extra = {} if value is None else {c.scan.key: value}
+            for r in range(n):
+                seed = run_seed(suite.base_seed, r)
+                p_sc = {**c.set, **extra}
+                w: dict = {}
+                if c.kind == "trend":
+                    w["early"] = plan.need(scen, p_sc, seed, f"{c.id}:early", f"{c.metric}@{c.early:g}")
+                    w["late"] = plan.need(scen, p_sc, seed, f"{c.id}:late", f"{c.metric}@{c.late:g}")
+                else:
+                    w["sc"] = plan.need(scen, p_sc, seed, f"{c.id}:m", c.metric)
+                if c.kind == "contrast":
+                    cf_extra = extra if c.scan.side == "both" else {}
+                    p_cf = {**c.set, **c.counterfactual_set, **cf_extra}
+                    w["cf"] = [plan.need(cf, p_cf, seed, f"{c.id}:m", c.metric) for cf in cfs]
+                wiring[(c.id, value, r)] = w
+    return plan, wiring
+
+
+def _effect(c: Claim, w: dict, rows: dict[int, dict]) -> float:
+    def val(ref: tuple[int, str]) -> float:
+        row = rows.get(ref[0])
+        return float(row.get(ref[1], np.nan)) if row and row["status"] == "ok" else np.nan
+
+    if c.kind == "trend":
+        return val(w["late"]) - val(w["early"])
+    if c.kind == "threshold":
+        return val(w["sc"]) - float(c.reference)
+    cf = [val(x) for x in w["cf"]]
+    best = max(cf) if c.combine == "max" else min(cf)
+    return val(w["sc"]) - best
+
+
+def run_claims(
+    path: str | Path,
+    out: str | Path | None = None,
+    replications: int | None = None,
+    workers: int = 1,
+    quick: bool = False,
+    progress: bool = True,
+    command: str = "",
+) -> tuple[list[ClaimResult], Path]:
+    from tqdm import tqdm
+
+    from sim.provenance import git_commit, versions
+
+    path = Path(path)
+    suite = load_claims(path)
+    reps = replications or (4 if quick else suite.replications)
+    scan_reps = 3 if quick else suite.scan_replications
+    scan_values = {
+        c.id: (c.scan.values[:: max(1, len(c.scan.values) // 2)][:3] if quick else c.scan.values)
+        for c in suite.claims
+    }
+    plan, wiring = _plan(suite, path.parent, reps, scan_reps, scan_values)
+    t0 = time.perf_counter()
+    size = max(1, min(8, len(plan.tasks) // max(1, 4 * workers)))
+    chunks = [plan.tasks[i : i + size] for i in range(0, len(plan.tasks), size)]
+    executor = EXECUTORS["local" if workers > 1 else "serial"]
+    rows: dict[int, dict] = {}
+    bar = tqdm(total=len(plan.tasks), unit="run", disable=not progress, desc="claims")
+    for results in executor(chunks, workers=workers):
+        for row, _ in results:
+            rows[row["index"]] = row
+        bar.update(len(results))
+    bar.close()
+    wall = time.perf_counter() - t0
+
+    out_dir = Path(out) if out else Path("results") / f"claims-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results: list[ClaimResult] = []
+    for c in suite.claims:
+        eff = np.array([_effect(c, wiring[(c.id, None, r)], rows) for r in range(reps)])
+        mean, lo, hi, n = effect_ci(eff, suite.level)
+        scan_rows = []
+        for v in scan_values[c.id]:
+            e = np.array([_effect(c, wiring[(c.id, v, r)], rows) for r in range(scan_reps)])
+            m2, l2, h2, n2 = effect_ci(e, suite.level)
+            scan_rows.append({"value": v, "effect": m2, "ci_low": l2, "ci_high": h2, "n": n2,
+                              "verdict": verdict(c.expect, l2, h2)})  # fmt: skip
+        results.append(
+            ClaimResult(c, eff, mean, lo, hi, n, verdict(c.expect, lo, hi), pd.DataFrame(scan_rows))
+        )
+    failed_runs = sum(1 for r in rows.values() if r["status"] != "ok")
+    manifest = {
+        "claims_file": str(path),
+        "replications": reps,
+        "scan_replications": scan_reps,
+        "quick": quick,
+        "level": suite.level,
+        "base_seed": suite.base_seed,
+        "runs": len(plan.tasks),
+        "failed_runs": failed_runs,
+        "wall_seconds": round(wall, 2),
+        "workers": workers,
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "command": command,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    from sim.claims.report import write_outputs
+
+    write_outputs(results, out_dir, manifest, pd.DataFrame(list(rows.values())))
+    return results, out_dir

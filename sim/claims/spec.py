@@ -1,0 +1,107 @@
+"""`experiments/claims.yaml`: every pattern of MODEL.md s.8 as a claim.
+
+kind `contrast`: effect = metric(scenario) - metric(counterfactual) per replication; with
+several counterfactuals, the best of them (`combine: max`) or the worst (`min`).
+kind `threshold`: effect = metric(scenario) - `reference`.
+kind `trend`: effect = metric@`late` - metric@`early`, within the scenario.
+Every claim also names one parameter to `scan` (a scenario key path and its values): the
+claim is measured again at each value, on both sides, to show where it holds and breaks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from sim.errors import Problem, ScenarioError, fmt_location
+from sim.experiments.metrics import check_metric
+from sim.scenario.loader import _message, _read_yaml, packaged_scenario
+from sim.scenario.schema_types import Strict
+
+
+class Scan(Strict):
+    key: str
+    values: list[float] = Field(min_length=2)
+    side: Literal["both", "scenario"] = "both"  # `scenario`: a key only the scenario has (its lever)
+
+
+class Claim(Strict):
+    id: str
+    pattern: int = Field(ge=1, le=8)
+    statement: str
+    kind: Literal["contrast", "threshold", "trend"] = "contrast"
+    scenario: str
+    counterfactual: str | list[str] | None = None
+    combine: Literal["max", "min"] = "max"
+    set: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    counterfactual_set: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    metric: str
+    reference: float | None = None
+    early: float | None = None
+    late: float | None = None
+    expect: Literal["positive", "negative", "not_positive"]
+    scan: Scan
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _kind(self) -> Claim:
+        if self.kind == "contrast" and not self.counterfactual and not self.counterfactual_set:
+            raise ValueError("a contrast needs a counterfactual (scenario or counterfactual_set)")
+        if self.kind == "threshold" and self.reference is None:
+            raise ValueError("a threshold claim needs a reference")
+        if self.kind == "trend" and (self.early is None or self.late is None):
+            raise ValueError("a trend claim needs early and late years")
+        return self
+
+    @property
+    def counterfactuals(self) -> list[str]:
+        if self.counterfactual is None:
+            return [self.scenario]
+        return [self.counterfactual] if isinstance(self.counterfactual, str) else list(self.counterfactual)
+
+
+class ClaimSuite(Strict):
+    replications: int = Field(30, ge=2)
+    scan_replications: int = Field(10, ge=2)
+    base_seed: int = Field(0, ge=0)
+    level: float = Field(0.95, gt=0.5, lt=1.0)
+    claims: list[Claim] = Field(min_length=1)
+
+
+def resolve_scenario(name: str, base: Path) -> Path:
+    p = Path(name)
+    for cand in (p if p.is_absolute() else base / p, packaged_scenario(name), packaged_scenario(p.stem)):
+        if cand.exists():
+            return cand
+    raise FileNotFoundError(name)
+
+
+def load_claims(path: str | Path) -> ClaimSuite:
+    path = Path(path)
+    raw = _read_yaml(path, str(path))
+    try:
+        suite = ClaimSuite.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors(include_url=False):
+            msg = _message(e) if e["type"] != "value_error" else e["msg"].removeprefix("Value error, ")
+            problems.append(Problem(str(path), fmt_location(tuple(e["loc"]), raw), msg))
+        raise ScenarioError(problems) from None
+    problems = []
+    for i, c in enumerate(suite.claims):
+        loc = f"claims[{i}] ({c.id})"
+        for name in [c.scenario, *c.counterfactuals]:
+            try:
+                resolve_scenario(name, path.parent)
+            except FileNotFoundError:
+                problems.append(Problem(str(path), loc, f"scenario not found: {name}"))
+        base_metric = c.metric.split("@")[0]
+        if err := check_metric(base_metric):
+            problems.append(Problem(str(path), f"{loc}.metric", err))
+    if len({c.id for c in suite.claims}) != len(suite.claims):
+        problems.append(Problem(str(path), "claims", "claim ids must be unique"))
+    if problems:
+        raise ScenarioError(problems)
+    return suite
