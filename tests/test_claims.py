@@ -122,3 +122,15 @@ def test_claims_end_to_end_against_the_runs(tmp_path):
     assert set(scan.claim) == {"C1", "T1", "H1"} and len(scan[scan.claim == "C1"]) == 2
     assert (out / "claims.md").read_text().startswith("| claim |")
     assert (out / "report" / "index.html").exists() and len(list((out / "report").glob("claim_*.png"))) == 3
+
+
+def test_quick_run_of_the_shipped_claims(tmp_path):
+    """The CI form of the suite: every claim runs and gets a verdict (the verdicts are not tested)."""
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", "claims", "--quick", "--workers", "2", "--out", str(tmp_path / "q")],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(tmp_path / "q" / "claims.csv")
+    assert len(df) == len(load_claims(ROOT / "experiments" / "claims.yaml").claims)
+    assert set(df.verdict) <= {"holds", "fails", "inconclusive"} and (df.n == 4).all()
