@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from sim.errors import Problem, ScenarioError, fmt_location
+from sim.errors import Problem, ScenarioError
 from sim.experiments.metrics import check_metric
-from sim.scenario.loader import _message, _read_yaml, packaged_scenario
+from sim.scenario.loader import _read_yaml, model_from, packaged_scenario
 from sim.scenario.schema_types import Strict
 
 
@@ -81,14 +81,7 @@ def resolve_scenario(name: str, base: Path) -> Path:
 def load_claims(path: str | Path) -> ClaimSuite:
     path = Path(path)
     raw = _read_yaml(path, str(path))
-    try:
-        suite = ClaimSuite.model_validate(raw)
-    except ValidationError as exc:
-        problems = []
-        for e in exc.errors(include_url=False):
-            msg = _message(e) if e["type"] != "value_error" else e["msg"].removeprefix("Value error, ")
-            problems.append(Problem(str(path), fmt_location(tuple(e["loc"]), raw), msg))
-        raise ScenarioError(problems) from None
+    suite = model_from(ClaimSuite, raw, str(path))
     problems = []
     for i, c in enumerate(suite.claims):
         loc = f"claims[{i}] ({c.id})"

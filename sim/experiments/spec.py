@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from sim.errors import Problem, ScenarioError, fmt_location
-from sim.scenario.loader import _message, _read_yaml, packaged_scenario
+from sim.errors import Problem, ScenarioError
+from sim.scenario.loader import _read_yaml, model_from, packaged_scenario
 from sim.scenario.schema_types import Strict
 
 
@@ -98,14 +98,7 @@ def load_experiment(path: str | Path) -> tuple[Experiment, Path]:
 
     p = Path(path)
     raw = _read_yaml(p, str(path))
-    try:
-        exp = Experiment.model_validate(raw)
-    except ValidationError as exc:
-        problems = []
-        for e in exc.errors(include_url=False):
-            msg = _message(e) if e["type"] != "value_error" else e["msg"].removeprefix("Value error, ")
-            problems.append(Problem(str(path), fmt_location(tuple(e["loc"]), raw), msg))
-        raise ScenarioError(problems) from None
+    exp = model_from(Experiment, raw, str(path))
     if not exp.name:
         exp.name = p.stem
     scen = Path(exp.scenario)

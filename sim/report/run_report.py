@@ -156,23 +156,38 @@ def figures(rep: Report, t: dict[str, pd.DataFrame], pal: Palette) -> None:
     levers(rep, t, pal)
 
 
-def networks(rep: Report, t: dict[str, pd.DataFrame], pal: Palette, final: pd.DataFrame) -> None:
+def _network_figure(
+    edges: pd.DataFrame,
+    src: str,
+    dst: str,
+    weight: str,
+    final: pd.DataFrame,
+    pal: Palette,
+    seed: int,
+    scale_width: float | None,
+):
+    """A directed network of the states, node size by final influence share."""
     import networkx as nx
 
+    g = nx.DiGraph()
+    g.add_nodes_from(final.index)
+    for r in edges.itertuples():
+        g.add_edge(getattr(r, src), getattr(r, dst), weight=getattr(r, weight))
     size = 300 + 4000 * final["influence_share"] / final["influence_share"].max()
+    widths = [scale_width * g[u][v]["weight"] for u, v in g.edges] if scale_width else 1.2
+    fig, ax = plt.subplots(figsize=(9, 7))
+    nx.draw_networkx(g, nx.spring_layout(g, seed=seed, k=1.2), ax=ax, node_color=[pal(n) for n in g.nodes],
+                     node_size=[size[n] for n in g.nodes], font_size=7, arrows=True, edge_color="grey", width=widths)  # fmt: skip
+    ax.axis("off")
+    return fig
+
+
+def networks(rep: Report, t: dict[str, pd.DataFrame], pal: Palette, final: pd.DataFrame) -> None:
     emu = t.get("emulation")
     if emu is None:
         emu = pd.DataFrame(columns=["follower", "leader", "received"])
     # always drawn: a network without arrows says that nobody emulates anybody yet
-    g = nx.DiGraph()
-    g.add_nodes_from(final.index)
-    for r in emu.itertuples():
-        g.add_edge(r.follower, r.leader, weight=r.received)
-    pos = nx.spring_layout(g, seed=1, k=1.2)
-    fig, ax = plt.subplots(figsize=(9, 7))
-    nx.draw_networkx(g, pos, ax=ax, node_color=[pal(n) for n in g.nodes], node_size=[size[n] for n in g.nodes],
-                     font_size=7, arrows=True, edge_color="grey", width=1.2)  # fmt: skip
-    ax.axis("off")
+    fig = _network_figure(emu, "follower", "leader", "received", final, pal, seed=1, scale_width=None)
     rep.save(fig, "emulation_network", "Emulation (follower) network",
              "An arrow from A to B: A's position has been moved most by B's shared practice (A follows B). "
              f"Node size: final influence share. {len(emu)} states follow another.", emu)  # fmt: skip
@@ -180,16 +195,7 @@ def networks(rep: Report, t: dict[str, pd.DataFrame], pal: Palette, final: pd.Da
     if dep is not None and len(dep):
         last = dep[(dep.step == dep.step.max()) & (dep.layer == "technical") & (dep.state != dep.supplier)]
         last = last[last.share >= 0.1]
-        g = nx.DiGraph()
-        g.add_nodes_from(final.index)
-        for r in last.itertuples():
-            g.add_edge(r.state, r.supplier, weight=r.share)
-        pos = nx.spring_layout(g, seed=2, k=1.2)
-        fig, ax = plt.subplots(figsize=(9, 7))
-        widths = [4 * g[u][v]["weight"] for u, v in g.edges]
-        nx.draw_networkx(g, pos, ax=ax, node_color=[pal(n) for n in g.nodes], node_size=[size[n] for n in g.nodes],
-                         font_size=7, arrows=True, edge_color="grey", width=widths)  # fmt: skip
-        ax.axis("off")
+        fig = _network_figure(last, "state", "supplier", "share", final, pal, seed=2, scale_width=4.0)
         rep.save(fig, "dependence_network", "Dependence network (models, final year)",
                  "An arrow from a buyer to a supplier whose models provide at least 10% of its supply; arrow width: the "
                  "share. Node size: final influence share. Hubs at the centre are the centre-periphery structure of seed 002.",

@@ -209,6 +209,8 @@ def _message(err: dict) -> str:
         return f"expected one of {ctx.get('expected_tags', '')}, got {_show(ctx.get('tag'))}"
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
+        if isinstance(got, (dict, list)):  # a check on a whole section: its message says it all
+            return msg
     elif kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
         msg = "expected a whole number" if kind.startswith("int") else "expected a number"
     else:
@@ -216,17 +218,21 @@ def _message(err: dict) -> str:
     return f"{msg}, got {_show(got)}"
 
 
+def model_from(cls: type[BaseModel], raw: dict, source: str):
+    """Validate `raw` as `cls` (a scenario, experiment or claims file); every schema problem
+    becomes a located `ScenarioError`."""
+    try:
+        return cls.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        problems = [Problem(source, fmt_location(tuple(e["loc"]), raw), _message(e)) for e in errors]
+        raise ScenarioError(problems) from None
+
+
 def validate(raw: dict, source: str) -> Scenario:
     # top-level keys starting with "x-" hold YAML anchors for reuse (as in docker compose)
     raw = {k: v for k, v in raw.items() if not str(k).startswith("x-")}
-    try:
-        sc = Scenario.model_validate(raw)
-    except ValidationError as exc:
-        problems = [
-            Problem(source, fmt_location(tuple(e["loc"]), raw), _message(e))
-            for e in exc.errors(include_url=False)
-        ]
-        raise ScenarioError(problems) from None
+    sc = model_from(Scenario, raw, source)
     found = checks.check(sc, known_actions())
     if found:
         raise ScenarioError([Problem(source, fmt_location(loc, raw), msg) for loc, msg in found])
