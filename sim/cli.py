@@ -88,7 +88,8 @@ def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
 
     from sim.errors import SimError
     from sim.provenance import command_line
-    from sim.runner import RunConfig, default_out, run_one, summary, write_run
+    from sim.runner import RunTask, default_out, run_one, summary, write_run
+    from sim.scenario.loader import parse_assignment
 
     if args.steps is not None and args.steps < 1:
         raise SimError(f"--steps: expected a positive whole number, got {args.steps}")
@@ -96,7 +97,8 @@ def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         raise SimError(f"--seed: expected a non-negative whole number, got {args.seed}")
     if args.out and Path(args.out).exists():
         raise SimError(f"{args.out}: output directory already exists; choose another --out")
-    result = run_one(RunConfig(args.scenario, args.seed, args.steps, tuple(args.overrides)))
+    overrides = tuple(parse_assignment(a) for a in args.overrides)
+    result = run_one(RunTask(args.scenario, args.seed, args.steps, overrides))
     out = Path(args.out) if args.out else default_out(result)
     write_run(result, out, command_line(argv))
     if not args.quiet:
@@ -178,7 +180,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.compare:
         from sim.report.compare import compare_report
 
-        print(compare_report(*args.compare, out=args.out))
+        run_a, run_b = args.compare
+        print(compare_report(run_a, run_b, out=args.out))
         return 0
     if not args.folder:
         raise SimError("report: give a run or sweep folder, or --compare DIR_A DIR_B")

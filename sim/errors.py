@@ -6,6 +6,7 @@ prints as `scenarios/x.yaml: states[3] (Japan).capacities.discourse: expected ..
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
@@ -39,7 +40,7 @@ class ScenarioError(SimError):
         return "\n".join(lines)
 
 
-def fmt_location(loc: tuple, raw: object) -> str:
+def fmt_location(loc: tuple[object, ...], raw: object) -> str:
     """Render a pydantic location as `states[3] (Japan).capacities.discourse`.
 
     `raw` is the data that was validated; it is walked alongside `loc` so that list items
@@ -61,3 +62,13 @@ def fmt_location(loc: tuple, raw: object) -> str:
             out += f".{part}" if out else str(part)
             node = node.get(part) if isinstance(node, dict) else None
     return out
+
+
+def did_you_mean(name: str, known: list[str]) -> str:
+    """' (did you mean 'X'?)' for the closest known name, or ''."""
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown(kind: str, name: str, known: list[str]) -> str:
+    return f"unknown {kind} {name!r}{did_you_mean(name, known)}"

@@ -1,56 +1,136 @@
-"""Discourse power (话语权) as a stock, and the indicators derived from it (MODEL.md s.6).
+"""Discourse power (话语权) as a stock, what it is worth to move someone, and the indicators
+derived from it (MODEL.md section 6).
 
-influence_i(t) = (1 - decay) * influence_i(t-1) + gains_i(t) + reputation_weight * reputation_i(t)
+    influence_i(t) = (1 - decay) * influence_i(t-1) + gains_i(t) + reputation_weight * reputation_i(t)
 
-gains_i: the movement state i's own actions caused this step in forum texts (weighted by
-forum weight) and in other states' positions (weighted by the target's market size), plus
-framework joiners. reputation_i: a running mean of the state's forum-weighted engagement in
-its forums, the "active actor" image that keeps it from being seen as a free rider
-(seed 000, section 3.1).
+gains_i: the movement state i's own actions caused this step in forum texts and in other
+states' positions (see `sim.engine.pulls`), valued by `target_size` (a state: its market
+relative to the mean) and `text_value` (a forum text: its weight x the total size of the
+members it binds), plus framework joiners and Brussels-effect adopters. reputation_i: a
+running mean (rate `reputation_memory` per step) of the state's forum-weighted engagement in
+its forums, the "active actor" image that keeps it from being seen as a free rider (seed 000,
+section 3.1). A state's voice weighs by its `clout`, (resource share / mean share) ** clout
+(seed 002 section 2: resource control and market size as power sources).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field
 
-if TYPE_CHECKING:
-    from sim.model import RuleMakingModel
+from sim.engine.types import Array, BoolArray, IntArray
+from sim.fields import NonNeg, Strict, Unit
 
 
-def update(model: RuleMakingModel) -> np.ndarray:
-    """Credit, decay and reputation; returns each state's total gain this step."""
-    w, p = model.world, model.scenario.influence
-    m = w.members & w.active[None, :]
-    wm = m * w.weight
+class InfluenceParams(Strict):
+    """`influence`: the stock, its value, reputation, followers, the domestic anchor."""
+
+    decay: Unit = 0.05
+    clout: Annotated[float, Field(ge=0.0, le=2.0)] = 0.5
+    reputation_weight: NonNeg = 0.01
+    reputation_memory: Unit = 0.1
+    follow_threshold: NonNeg = 0.01
+    anchoring: Unit = 0.02
+
+
+# ----------------------------------------------------------------------------- valuation
+def target_size(market: Array) -> Array:
+    """Weight of a state as a target of influence: market size relative to the mean."""
+    return market / market.mean()
+
+
+def text_value(weight: Array, size: Array, live: BoolArray) -> Array:
+    """Weight of a forum text as a target: forum weight x total size of its members."""
+    return weight * (size @ live)
+
+
+def resource_share(res: Array) -> Array:
+    """[..., N] mean over the three resources of each state's share of the world's total."""
+    return (res / res.sum(axis=-2, keepdims=True)).mean(axis=-1)
+
+
+def clout(res: Array, exponent: float) -> Array:
+    """Weight of a state's voice from its power base: (resource share / mean share) ** exponent;
+    exponent 0 switches it off."""
+    n = res.shape[0]
+    if exponent == 0.0:
+        return np.ones(n)
+    return (resource_share(res) * n) ** exponent
+
+
+# ----------------------------------------------------------------------------- the stock
+def update(
+    influence: Array,
+    reputation: Array,
+    gains: Array,
+    live: BoolArray,
+    weight: Array,
+    engagement: Array,
+    params: InfluenceParams,
+) -> Array:
+    """Reputation, decay and this step's credit; returns each state's total gain this step."""
+    n = influence.shape[0]
+    wm = live * weight
     denom = wm.sum(axis=1)
-    activity = np.divide((wm * w.engagement).sum(axis=1), denom, out=np.zeros(w.N), where=denom > 0)
-    w.reputation += p.reputation_memory * (activity - w.reputation)
-    total = model.gains.sum(axis=1) + p.reputation_weight * w.reputation
-    w.influence *= 1.0 - p.decay
-    w.influence += total
+    activity = np.divide((wm * engagement).sum(axis=1), denom, out=np.zeros(n), where=denom > 0)
+    reputation += params.reputation_memory * (activity - reputation)
+    total = gains.sum(axis=1) + params.reputation_weight * reputation
+    influence *= 1.0 - params.decay
+    influence += total
     return total
 
 
-def followers(model: RuleMakingModel) -> np.ndarray:
+# ----------------------------------------------------------------------------- indicators
+def followers(received: Array, threshold: float) -> IntArray:
     """How many states emulate each state: a state follows the sharer whose practice has
     moved its position most, once that cumulative pull exceeds `follow_threshold`."""
-    w = model.world
-    top = w.received.argmax(axis=1)
-    has = w.received[np.arange(w.N), top] > model.scenario.influence.follow_threshold
-    return np.bincount(top[has], minlength=w.N)
+    n = received.shape[0]
+    top = received.argmax(axis=1)
+    has = received[np.arange(n), top] > threshold
+    return np.bincount(top[has], minlength=n)
 
 
-def rule_alignment(model: RuleMakingModel) -> np.ndarray:
-    """Forum-weight-averaged similarity of each state's position to the active forums' texts."""
-    w = model.world
-    if not w.active.any():
-        return np.full(w.N, np.nan)
-    wt = w.weight * w.active
-    sim = 1.0 - w.dist_text_pos().T
-    return sim @ wt / wt.sum()
+def leaders(received: Array, threshold: float) -> tuple[IntArray, IntArray, Array]:
+    """The emulation network: (followers, the leader each follows, the pull received)."""
+    n = received.shape[0]
+    top = received.argmax(axis=1)
+    pull = received[np.arange(n), top]
+    keep = pull > threshold
+    return np.flatnonzero(keep), top[keep], pull[keep]
 
 
-def herfindahl(shares: np.ndarray) -> float:
-    return float(np.square(shares).sum())
+def indicators(
+    influence: Array, res: Array, pos: Array, text: Array, weight: Array, active: BoolArray
+) -> dict[str, Array]:
+    """[T, N] series from the recorded stocks, in one vectorised pass: influence share,
+    resource share, punching ratio (influence share / resource share) and rule alignment
+    (the forum-weight-averaged similarity, 1 - distance, of a state's position to the active
+    forums' texts)."""
+    n, d = influence.shape[1], pos.shape[-1]
+    total = influence.sum(axis=1, keepdims=True)
+    share = np.divide(influence, total, out=np.full_like(influence, 1.0 / n), where=total > 0)
+    rshare = resource_share(res)
+    sq = (
+        np.einsum("tnd,tnd->tn", pos, pos)[:, :, None]
+        + np.einsum("tfd,tfd->tf", text, text)[:, None, :]
+        - 2.0 * np.einsum("tnd,tfd->tnf", pos, text)
+    )  # [T, N, F] squared distances
+    sim = 1.0 - np.sqrt(np.maximum(sq, 0.0) / d)
+    wt = weight * active
+    wsum = wt.sum(axis=1)
+    with np.errstate(all="ignore"):
+        align = np.einsum("tnf,tf->tn", sim, wt) / wsum[:, None]
+    return {
+        "influence": influence,
+        "influence_share": share,
+        "resource_share": rshare,
+        "punching_ratio": share / rshare,
+        "rule_alignment": np.where(wsum[:, None] > 0, align, np.nan),
+    }
+
+
+def herfindahl(shares: Array) -> Array:
+    """Concentration of influence, sum of squared shares, over the last axis."""
+    return np.square(shares).sum(axis=-1)

@@ -4,39 +4,80 @@
 - `learning`: Roth-Erev style reinforcement. Propensities q_a decay by `forgetting` and
   the chosen action's q grows by `learning_rate * reward`, where the reward is the gain
   credited to that action's channel this step divided by the state's typical total gain
-  (a running mean), so temperatures are comparable across states. Choice: softmax(q / T).
-- `best_response`: myopic; each action's expected gain (`Action.potential`), scaled by the
-  best one, plus Gumbel noise of scale `noise`; the largest wins.
+  (a running mean at rate `policy_settings.scale_memory` per step), so temperatures are
+  comparable across states. Choice: softmax(q / T).
+- `best_response`: myopic; each action's expected gain (the path modules' `potential`; for
+  a technology power, what it has recently earned the state: a running mean of its gains at
+  rate `policy_settings.gain_memory` per step), scaled by the best one, plus Gumbel noise of
+  scale `noise`; the largest wins.
 
-All draws come from the model's generator, one vectorised draw per step, so a run is
-reproducible from its seed.
+All draws come from one generator handed in by the model, one vectorised draw per step, so
+a run is reproducible from its seed.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable, Sequence
+from typing import Annotated, Literal
 
-from sim.actions import ACTIONS
-from sim.scenario.schema import Scenario
+import numpy as np
+from pydantic import Field
+
+from sim.engine.types import Array, BoolArray, IntArray
+from sim.fields import NonNeg, Positive, Strict, Unit
+
+
+class FixedPolicy(Strict):
+    kind: Literal["fixed"]
+    mix: dict[str, NonNeg]
+
+
+class LearningPolicy(Strict):
+    kind: Literal["learning"]
+    temperature: Positive = 1.0
+    learning_rate: Unit = 0.1
+    forgetting: Unit = 0.1
+    initial: dict[str, NonNeg] | None = None
+
+
+class BestResponsePolicy(Strict):
+    kind: Literal["best_response"]
+    noise: NonNeg = 0.1
+
+
+Policy = Annotated[FixedPolicy | LearningPolicy | BestResponsePolicy, Field(discriminator="kind")]
+
+
+class PolicySettings(Strict):
+    """`policy_settings`: what every policy shares."""
+
+    gain_memory: Unit = 0.2  # rate of the running mean of each action's realised gain
+    scale_memory: Unit = 0.1  # rate of the running mean of a state's total gain (reward scale)
 
 
 class Policies:
-    def __init__(self, sc: Scenario, actions: tuple[str, ...], allowed: np.ndarray) -> None:
+    def __init__(
+        self,
+        specs: Sequence[FixedPolicy | LearningPolicy | BestResponsePolicy],
+        actions: tuple[str, ...],
+        allowed: BoolArray,
+        settings: PolicySettings,
+    ) -> None:
         n, a = allowed.shape
         self.allowed = allowed
-        self.kind = np.array([s.policy.kind for s in sc.states])
+        self.settings = settings
+        self.kind = np.array([s.kind for s in specs])
         self.fixed_p = np.zeros((n, a))
         self.q = np.zeros((n, a))
         self.temperature = np.ones(n)
         self.learning_rate = np.zeros(n)
         self.forgetting = np.zeros(n)
         self.noise = np.zeros(n)
-        for i, s in enumerate(sc.states):
-            pol = s.policy
-            if pol.kind == "fixed":
+        for i, pol in enumerate(specs):
+            if isinstance(pol, FixedPolicy):
                 for name, v in pol.mix.items():
                     self.fixed_p[i, actions.index(name)] = v
-            elif pol.kind == "learning":
+            elif isinstance(pol, LearningPolicy):
                 self.temperature[i] = pol.temperature
                 self.learning_rate[i] = pol.learning_rate
                 self.forgetting[i] = pol.forgetting
@@ -46,14 +87,13 @@ class Policies:
             else:
                 self.noise[i] = pol.noise
         self.fixed_p *= allowed
-        self.is_fixed = self.kind == "fixed"
         self.is_learning = self.kind == "learning"
         self.any_learning = bool(self.is_learning.any())
         self.is_br = np.flatnonzero(self.kind == "best_response")
         self.gain_scale = np.full(n, 1e-3)
-        self.actions = actions
+        self.expected = np.zeros((n, a))  # running mean of each action's realised gain
 
-    def probabilities(self) -> np.ndarray:
+    def probabilities(self) -> Array:
         """[N, A] choice probabilities of fixed and learning states (best response: 0)."""
         p = self.fixed_p.copy()  # zero outside fixed rows
         if self.any_learning:
@@ -65,28 +105,32 @@ class Policies:
         total = p.sum(axis=1, keepdims=True)
         return np.divide(p, total, out=np.zeros_like(p), where=total > 0)
 
-    def choose(self, model) -> np.ndarray:
-        """One action index per state (-1: inactive this step)."""
-        rng = model.rng
+    def choose(
+        self, rng: np.random.Generator, activity: Array, potential: Callable[[IntArray], Array]
+    ) -> IntArray:
+        """One action index per state (-1: inactive this step). `potential(idx)` gives the
+        [len(idx), A] expected gains for the best-responding states."""
         n, a = self.q.shape
         u = rng.random((n, 2))
         cum = np.cumsum(self.probabilities(), axis=1)
         choice = np.minimum((cum < u[:, :1] * cum[:, -1:]).sum(axis=1), a - 1)
         if self.is_br.size:
-            pot = np.column_stack([ACTIONS[name].potential(model, self.is_br) for name in self.actions])
+            pot = potential(self.is_br)
             scale = np.maximum(pot.max(axis=1, keepdims=True), 1e-12)
             gumbel = -np.log(-np.log(rng.random(pot.shape).clip(1e-12, 1 - 1e-12)))
             score = pot / scale + self.noise[self.is_br, None] * gumbel
             score = np.where(self.allowed[self.is_br], score, -np.inf)
             choice[self.is_br] = score.argmax(axis=1)
-        return np.where(u[:, 1] < model.world.activity, choice, -1)
+        return np.where(u[:, 1] < activity, choice, -1)
 
-    def learn(self, action: np.ndarray, gains: np.ndarray, total_gain: np.ndarray) -> None:
-        """Reinforce learning states' chosen actions by the gain they realised."""
-        self.gain_scale += 0.1 * (np.abs(total_gain) - self.gain_scale)
+    def learn(self, action: IntArray, gains: Array, total_gain: Array) -> None:
+        """Reinforce learning states' chosen actions by the gain they realised, and update
+        every state's running mean of what each action earned."""
+        self.gain_scale += self.settings.scale_memory * (np.abs(total_gain) - self.gain_scale)
         rows = np.flatnonzero(self.is_learning & (action >= 0))
         self.q[self.is_learning] *= (1.0 - self.forgetting[self.is_learning])[:, None]
         if rows.size:
             a = action[rows]
             reward = gains[rows, a] / np.maximum(self.gain_scale[rows], 1e-9)
             self.q[rows, a] += self.learning_rate[rows] * reward
+        self.expected += self.settings.gain_memory * (gains - self.expected)

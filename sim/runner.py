@@ -1,32 +1,59 @@
-"""Running one scenario and writing its results.
+"""Running a model: one `RunTask` -> tables (`run_one`, for `sim run`) or -> a row of
+metrics (`run_task`, `run_chunk`, for sweeps, claims and the EMA adapter), and writing a
+run's results.
 
-`run_one(config)` is a picklable, top-level function (Mesa forces the `spawn` start method,
-so process pools need one) that returns tables and metadata in memory; `write_run` writes
-them to a directory that appears atomically: everything is written into a hidden sibling
-folder first and renamed into place only when complete, and removed on any failure or
-Ctrl-C, so a directory that exists is a complete run.
+The run functions are picklable and top-level (Mesa forces the `spawn` start method, so
+process pools need them). `write_run` writes a run's folder atomically (`sim.io.atomic`):
+everything is written into a hidden sibling folder first and renamed into place only when
+complete, so a folder that exists is a complete run.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
-import os
-import shutil
+import operator
 import time
+import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.errors import SimError
+from sim.io import atomic
+
+if TYPE_CHECKING:
+    from sim.model import RuleMakingModel
+    from sim.scenario.schema import Scenario
+
+_OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq}
 
 
 @dataclass(frozen=True)
-class RunConfig:
-    scenario: str | None = None  # path; None: the packaged baseline
+class RunTask:
+    """One run: the scenario, its seed and length, the values it changes and what to measure.
+
+    Picklable, so process pools and Dask workers take it as it is. `sim run`, sweeps (one
+    task per design point and replication), claims and the EMA adapter all describe their
+    runs with it. `overrides` are (scenario key path, value) pairs, applied in order."""
+
+    scenario: str | None = None  # a path or a shipped scenario's name; None: the packaged baseline
     seed: int | None = None  # None: the scenario's model.seed
     steps: int | None = None  # None: the scenario's run length
-    overrides: tuple[str, ...] = ()
+    overrides: tuple[tuple[str, Any], ...] = ()
+    metrics: Mapping[str, str] = field(default_factory=dict)  # name -> metric (`sim.experiments.metrics`)
+    every: int | None = None  # record the metrics' series every this many steps
+    stop_when: Mapping[str, Any] | None = None  # {metric, op, value, check_every}
+    run_id: str = ""
+    index: int = 0
+    point: int = 0
+    replication: int = 0
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.overrides)
 
 
 @dataclass
@@ -47,18 +74,31 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def run_one(config: RunConfig | dict) -> RunResult:
+_BASE: dict[str, dict] = {}  # raw scenarios read by this process, by file
+
+
+def scenario_of(task: RunTask) -> Scenario:
+    """The validated scenario of a task. A process reads each scenario file once and keeps
+    it, so that a worker running many tasks of a sweep only copies and overrides it."""
+    from sim.scenario.loader import finish, read_scenario, scenario_source
+
+    source = scenario_source(task.scenario)
+    if source not in _BASE:
+        _BASE[source] = read_scenario(source)
+    return finish(copy.deepcopy(_BASE[source]), source, task.overrides, task.steps, task.seed)
+
+
+def _as_task(task: RunTask | Mapping[str, Any]) -> RunTask:
+    return task if isinstance(task, RunTask) else RunTask(**task)
+
+
+def run_one(task: RunTask | Mapping[str, Any]) -> RunResult:
     """Build, run and tabulate one model; raises `ScenarioError` on a bad scenario."""
     from sim.model import RuleMakingModel
-    from sim.scenario import load_scenario, resolved_yaml, scenario_hash
+    from sim.scenario import resolved_yaml, scenario_hash
 
-    if isinstance(config, dict):
-        config = RunConfig(**config)
-    sc = load_scenario(config.scenario, config.overrides)
-    if config.steps is not None:
-        sc.model.steps, sc.model.end_year = config.steps, None
-    if config.seed is not None:
-        sc.model.seed = config.seed
+    task = _as_task(task)
+    sc = scenario_of(task)
     started = _now()
     t0 = time.perf_counter()
     model = RuleMakingModel(sc)
@@ -76,6 +116,65 @@ def run_one(config: RunConfig | dict) -> RunResult:
         started=started,
         finished=_now(),
     )
+
+
+def _run_metrics(task: RunTask) -> tuple[RuleMakingModel, list[tuple[Any, ...]], dict[str, float]]:
+    from sim.experiments.metrics import Evaluator
+    from sim.model import RuleMakingModel
+
+    model = RuleMakingModel(scenario_of(task))
+    stop = task.stop_when
+    if stop is None:
+        model.run()
+    else:
+        check = _OPS[stop["op"]]
+        while model.running:
+            model.step()
+            due = model.steps % stop["check_every"] == 0
+            if due and check(Evaluator(model).final(stop["metric"]), stop["value"]):
+                model.running = False
+    ev = Evaluator(model)
+    values: dict[str, float] = {}
+    series_rows: list[tuple[Any, ...]] = []
+    for name, spec in task.metrics.items():
+        values[name] = ev.final(spec)
+        if task.every:
+            s = ev.series(spec)
+            years = model.world.calendar.year_at
+            series_rows += [
+                (task.run_id, k, years(k), name, float(s[k])) for k in range(0, len(s), task.every)
+            ]
+    return model, series_rows, values
+
+
+def run_task(task: RunTask | Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+    """One run of a sweep: its row for runs.parquet and its series rows (run_id, step, year,
+    metric, value). A run that raises is a row with `status: failed` and its error."""
+    task = _as_task(task)
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {
+        "run_id": task.run_id, "index": task.index, "point": task.point, "replication": task.replication,
+        "seed": task.seed, "traceback": "",
+    }  # fmt: skip
+    row.update({f"param:{k}": v for k, v in task.overrides})
+    series_rows: list[tuple[Any, ...]] = []
+    try:
+        model, series_rows, values = _run_metrics(task)
+        row.update(values)
+        row.update(status="ok", error="", steps_run=int(model.steps))
+    except Exception as exc:  # a failed run is data, not a crash of the sweep
+        msg = str(exc).strip() or type(exc).__name__
+        row.update(status="failed", error=f"{type(exc).__name__}: {msg}"[:2000], steps_run=0)
+        row["traceback"] = traceback.format_exc(limit=5)[-4000:]
+        for name in task.metrics:
+            row[name] = float("nan")
+    row["wall_seconds"] = time.perf_counter() - t0
+    return row, series_rows
+
+
+def run_chunk(tasks: list[RunTask]) -> list[tuple[dict[str, Any], list[tuple[Any, ...]]]]:
+    """Run a list of tasks in this process (the unit of work handed to an executor)."""
+    return [run_task(t) for t in tasks]
 
 
 def default_out(result: RunResult, root: Path = Path("results")) -> Path:
@@ -105,10 +204,6 @@ def write_run(result: RunResult, out: Path, command: str) -> Path:
     out = Path(out)
     if out.exists():
         raise SimError(f"{out}: output directory already exists; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
     vers = versions()
     commit = git_commit()
     # Parquet metadata: only what is fixed by scenario + seed + code, so files stay identical.
@@ -119,8 +214,8 @@ def write_run(result: RunResult, out: Path, command: str) -> Path:
         "sim": vers["sim"],
         "mesa": vers["mesa"],
     }
-    try:
-        tmp.mkdir()
+
+    def write(tmp: Path) -> None:
         for name in sorted(result.tables):
             _write_parquet(result.tables[name], tmp / f"{name}.parquet", meta)
         (tmp / "scenario.resolved.yaml").write_text(result.resolved_yaml, encoding="utf-8")
@@ -139,11 +234,8 @@ def write_run(result: RunResult, out: Path, command: str) -> Path:
             **result.extra,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return atomic(out, write, replace=False, folder=True)
 
 
 def summary(result: RunResult) -> str:

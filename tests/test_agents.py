@@ -6,7 +6,7 @@ import mesa
 import pytest
 from conftest import build
 
-from sim.agents import ForumAgent, StateAgent
+from sim.model.agents import ForumAgent, StateAgent
 
 
 def test_agents_are_registered_mesa_agents(raw):

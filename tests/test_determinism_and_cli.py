@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import BASE, build
 
-from sim.runner import RunConfig, run_one
+from sim.runner import RunTask, run_one
 
 FILES = [
     "emulation.parquet",
@@ -39,12 +39,12 @@ def test_run_one_is_picklable_and_deterministic(tmp_path):
 
     p = tmp_path / "s.yaml"
     p.write_text(yaml.safe_dump(BASE))
-    cfg = RunConfig(str(p), seed=5, steps=6)
+    cfg = RunTask(str(p), seed=5, steps=6)
     assert pickle.loads(pickle.dumps(cfg)) == cfg
     r1, r2 = run_one(cfg), run_one({"scenario": str(p), "seed": 5, "steps": 6})
     assert r1.steps == 6 and r1.seed == 5 and r1.scenario_sha256 == r2.scenario_sha256
     pd.testing.assert_frame_equal(r1.tables["states"], r2.tables["states"])
-    assert run_one(RunConfig(str(p), seed=6, steps=6)).scenario_sha256 == r1.scenario_sha256  # seed excluded
+    assert run_one(RunTask(str(p), seed=6, steps=6)).scenario_sha256 == r1.scenario_sha256  # seed excluded
 
 
 def _sim(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -138,7 +138,7 @@ def test_write_run_is_atomic_on_failure(tmp_path, monkeypatch):
 
     p = tmp_path / "s.yaml"
     p.write_text(yaml.safe_dump(BASE))
-    result = run_one(RunConfig(str(p), steps=2))
+    result = run_one(RunTask(str(p), steps=2))
 
     def boom(*a, **k):
         raise KeyboardInterrupt

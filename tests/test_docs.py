@@ -6,25 +6,30 @@ from pathlib import Path
 
 import pytest
 
-from sim.scenario import levers, schema
+from sim import forums, growth, influence, policies
+from sim.paths import discourse, institutional, practice
+from sim.powers import alliance, brussels_effect, cocreation, declaration, export_controls, stack
+from sim.scenario import schema
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "model.md").read_text(encoding="utf-8")
 
 PARAMS = [
-    ("paths.institutional", schema.InstitutionalParams),
-    ("paths.discourse", schema.DiscourseParams),
-    ("paths.practice", schema.PracticeParams),
-    ("influence", schema.InfluenceParams),
-    ("membership", schema.MembershipParams),
-    ("framework_settings", schema.FrameworkParams),
+    ("paths.institutional", institutional.InstitutionalParams),
+    ("paths.discourse", discourse.DiscourseParams),
+    ("paths.practice", practice.PracticeParams),
+    ("influence", influence.InfluenceParams),
+    ("membership", forums.MembershipParams),
+    ("framework_settings", forums.FrameworkParams),
+    ("growth_settings", growth.GrowthSettings),
+    ("policy_settings", policies.PolicySettings),
     ("growth", schema.Growth),
-    ("stack", levers.StackSettings),
-    ("export_controls", levers.ExportControls),
-    ("alliance", levers.Alliance),
-    ("regulation", levers.Regulation),
-    ("declaration", levers.Declaration),
-    ("cocreation", levers.Cocreation),
-    ("pillars", levers.Pillars),
+    ("stack", stack.StackSettings),
+    ("export_controls", export_controls.ExportControlsSpec),
+    ("alliance", alliance.AllianceSpec),
+    ("regulation", brussels_effect.RegulationSpec),
+    ("declaration", declaration.DeclarationSpec),
+    ("cocreation", cocreation.CocreationSpec),
+    ("pillars", cocreation.Pillars),
 ]
 
 
@@ -54,4 +59,4 @@ def test_model_and_policy_settings_are_documented():
                 "policy.forgetting", "policy.noise", "policy.mix", "`activity`", "`actions`"):  # fmt: skip
         assert key in DOC, key
     assert "| `policy.temperature` | softmax temperature | 1.0 |" in DOC
-    assert schema.LearningPolicy.model_fields["temperature"].default == 1.0
+    assert policies.LearningPolicy.model_fields["temperature"].default == 1.0

@@ -85,13 +85,13 @@ def test_sobol_and_morris_point_counts():
 def test_seeds_are_deterministic_and_distinct():
     exp = _exp(vary={"a": [1, 2]}, replications=3, base_seed=5)
     t1, t2 = designs.tasks(exp, "x", "sha"), designs.tasks(exp, "x", "sha")
-    assert [t["seed"] for t in t1] == [t["seed"] for t in t2]
-    assert len({t["seed"] for t in t1}) == 6 and len({t["run_id"] for t in t1}) == 6
+    assert [t.seed for t in t1] == [t.seed for t in t2]
+    assert len({t.seed for t in t1}) == 6 and len({t.run_id for t in t1}) == 6
     assert designs.run_seed(5, 3) == int(np.random.SeedSequence(5, spawn_key=(3,)).generate_state(1)[0])
     common = designs.tasks(
         _exp(vary={"a": [1, 2]}, replications=3, base_seed=5, common_seeds=True), "x", "sha"
     )
-    assert [t["seed"] for t in common[:3]] == [t["seed"] for t in common[3:]]
+    assert [t.seed for t in common[:3]] == [t.seed for t in common[3:]]
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import build, isolate, only
 
+from sim.engine.geometry import distance
 from sim.paths import discourse, synergy
-from sim.pulls import distance
 
 
 def _text_move(m, forum: str, toward: str) -> float:
@@ -68,7 +68,7 @@ def test_presidency_multiplies_the_draft(raw):
 
 def _strength(m, state: str, forum: str) -> float:
     w = m.world
-    return float(discourse.strength(m, np.array([w.index[state]]))[0, w.forum_index[forum]])
+    return float(discourse.strength(m.drafting(), np.array([w.index[state]]))[0, w.forum_index[forum]])
 
 
 def test_legitimacy_penalty_for_securitised_framing(raw):
@@ -90,7 +90,7 @@ def test_legitimacy_falls_with_distance_from_the_forum(raw):
     isolate(raw)
     raw["paths"]["discourse"] = {"framing_penalty": {}, "distance_penalty": 1.0}
     m = build(raw)
-    legit = discourse.legitimacy(m)[:, m.world.forum_index["F2"]]
+    legit = discourse.legitimacy(m.drafting())[:, m.world.forum_index["F2"]]
     w = m.world
     centre = w.pos.mean(axis=0)
     order = np.argsort(distance(w.pos, centre[None, :]))
@@ -143,7 +143,7 @@ def test_brokerage_raises_alignment_and_credits_the_broker(raw):
     assert align_broker > align0 + 0.05
     col = broker.gain_col["institutional"]
     assert broker.gains[0, col] > 0 and plain.gains[0, col] == 0
-    assert broker.recorder.tables(broker)["model"]["alignment_index"].iloc[-1] == pytest.approx(align_broker)
+    assert broker.tables()["model"]["alignment_index"].iloc[-1] == pytest.approx(align_broker)
 
 
 # ----------------------------------------------------------------------------- practice
@@ -211,7 +211,7 @@ def test_synergy_zero_makes_paths_independent(raw):
 
 def test_synergy_multiplier_formula(raw):
     m = build(raw)
-    c = synergy.coupling_matrix(m.scenario.model)
+    c = synergy.coupling_matrix(m.scenario.model.coupling)
     use = np.array([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]])
     mult = synergy.multipliers(use, c, 2.0)
     # institutional use amplifies discourse (coupling 1.0) and practice (1.0)

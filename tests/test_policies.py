@@ -6,13 +6,15 @@ import numpy as np
 import pytest
 from conftest import build
 
-from sim.actions import ACTIONS
+
+def _choose(m):
+    return m.policies.choose(m.rng, m.world.activity, m.potentials)
 
 
 def test_fixed_mix_frequencies(raw):
     raw["states"][0]["policy"] = {"kind": "fixed", "mix": {"institutional": 6, "discourse": 3, "practice": 1}}
     m = build(raw)
-    draws = np.array([m.policies.choose(m)[0] for _ in range(4000)])
+    draws = np.array([_choose(m)[0] for _ in range(4000)])
     freq = np.bincount(draws, minlength=3) / draws.size
     np.testing.assert_allclose(freq, [0.6, 0.3, 0.1], atol=0.03)
 
@@ -69,15 +71,15 @@ def test_best_response_without_noise_picks_the_largest_expected_gain(raw, state)
         s["policy"] = {"kind": "best_response", "noise": 0.0}
     m = build(raw)
     m.step()  # let some history build up
-    m.refresh_cache()
+    m._refresh()
     i = m.world.index[state]
-    pot = [ACTIONS[a].potential(m, np.array([i]))[0] for a in m.actions]
-    assert m.policies.choose(m)[i] == int(np.argmax(pot))
+    pot = [m.potential(a, np.array([i]))[0] for a in m.actions]
+    assert _choose(m)[i] == int(np.argmax(pot))
 
 
 def test_best_response_noise_spreads_choices(raw):
     for s in raw["states"]:
         s["policy"] = {"kind": "best_response", "noise": 10.0}
     m = build(raw)
-    choices = {int(m.policies.choose(m)[0]) for _ in range(200)}
+    choices = {int(_choose(m)[0]) for _ in range(200)}
     assert choices == {0, 1, 2}

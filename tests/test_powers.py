@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import build, isolate
 
+from sim.engine.geometry import distance
 from sim.errors import ScenarioError
-from sim.pulls import distance
 from sim.scenario.loader import validate
 
 
@@ -53,19 +53,19 @@ def test_lock_in_grows_with_the_installed_base(raw):
     st, w = m.stack, m.world
     w.dependence[:, 2, :] = [0.9, 0.1, 0.0, 0.0]  # C: deeply installed on A
     w.dependence[:, 3, :] = [0.5, 0.5, 0.0, 0.0]  # D: half on A
-    target = st.target_shares(m)
+    target = st.target_shares()
     assert target[1, 2, 0] > target[1, 3, 0]  # increasing returns: installed base attracts
     before = w.dependence[1, [2, 3], 0].copy()
-    st.step(m)
+    st.step()
     moved = np.abs(w.dependence[1, [2, 3], 0] - before) / np.abs(target[1, [2, 3], 0] - before)
     assert moved[0] < moved[1]  # the more installed, the slower the switch (lock-in)
     raw["stack"].update(lock_in=0.0)
     m0 = build(raw)
     m0.world.dependence[:, 2, :] = [0.9, 0.1, 0.0, 0.0]
     m0.world.dependence[:, 3, :] = [0.5, 0.5, 0.0, 0.0]
-    t0 = m0.stack.target_shares(m0)
+    t0 = m0.stack.target_shares()
     b0 = m0.world.dependence[1, [2, 3], 0].copy()
-    m0.stack.step(m0)
+    m0.stack.step()
     moved0 = np.abs(m0.world.dependence[1, [2, 3], 0] - b0) / np.abs(t0[1, [2, 3], 0] - b0)
     np.testing.assert_allclose(moved0, 0.1)  # switch_rate, whatever the installed base
 

@@ -4,13 +4,13 @@ claim (the distribution over replications, and the scan of where it holds)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sim.report.base import Report, build_atomically, plt, provenance_html, table_html
+from sim.io import atomic, write_text
+from sim.report.base import Report, plt, provenance_html, table_html
 
 COLOURS = {"holds": "tab:green", "fails": "tab:red", "inconclusive": "tab:grey"}
 
@@ -52,11 +52,11 @@ def markdown(df: pd.DataFrame, manifest: dict) -> str:
         "| claim | pattern | statement | effect | 95% CI | n | verdict | scan: holds at / fails at |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for r in df.itertuples():
-        where = f"`{r.scan}`: {r.holds_at or '-'} / {r.fails_at or '-'}"
+    for r in df.to_dict("records"):
+        where = f"`{r['scan']}`: {r['holds_at'] or '-'} / {r['fails_at'] or '-'}"
         lines.append(
-            f"| {r.claim} | {r.pattern} | {r.statement} | {r.effect:.4g} | [{r.ci_low:.4g}, {r.ci_high:.4g}] | {r.n} "
-            f"| **{r.verdict}** | {where} |"
+            f"| {r['claim']} | {r['pattern']} | {r['statement']} | {r['effect']:.4g} "
+            f"| [{r['ci_low']:.4g}, {r['ci_high']:.4g}] | {r['n']} | **{r['verdict']}** | {where} |"
         )
     lines.append("")
     lines.append(
@@ -67,24 +67,17 @@ def markdown(df: pd.DataFrame, manifest: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_outputs(results, out: Path, manifest: dict, runs: pd.DataFrame) -> None:
     df = table(results)
-    tmp = out / f".claims.csv.tmp-{os.getpid()}"
-    df.to_csv(tmp, index=False, float_format="%.6g")
-    os.replace(tmp, out / "claims.csv")
-    _atomic_text(out / "claims.md", markdown(df, manifest))
+    atomic(out / "claims.csv", lambda tmp: df.to_csv(tmp, index=False, float_format="%.6g"))
+    write_text(out / "claims.md", markdown(df, manifest))
     scans = pd.concat([r.scan.assign(claim=r.claim.id) for r in results if len(r.scan)], ignore_index=True)
-    scans.to_csv(out / "claims_scan.csv", index=False, float_format="%.6g")
-    runs.drop(columns=[c for c in ("traceback",) if c in runs], errors="ignore").astype(
+    atomic(out / "claims_scan.csv", lambda tmp: scans.to_csv(tmp, index=False, float_format="%.6g"))
+    kept = runs.drop(columns=[c for c in ("traceback",) if c in runs], errors="ignore").astype(
         {c: "string" for c in runs.columns if runs[c].dtype == object}
-    ).to_parquet(out / "claims_runs.parquet", index=False)
-    _atomic_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    )
+    atomic(out / "claims_runs.parquet", lambda tmp: kept.to_parquet(tmp, index=False))
+    write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
 
     def build(folder: Path) -> None:
         rep = Report("Claims of the source papers", folder)
@@ -121,4 +114,4 @@ def write_outputs(results, out: Path, manifest: dict, runs: pd.DataFrame) -> Non
             f"replication's seed), {manifest['runs']} runs in {manifest['wall_seconds']} s."
         )
 
-    build_atomically(out / "report", build)
+    atomic(out / "report", build, folder=True)

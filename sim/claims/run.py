@@ -20,6 +20,7 @@ from sim.claims.spec import Claim, ClaimSuite, load_claims, resolve_scenario
 from sim.claims.stats import effect_ci, verdict
 from sim.experiments.designs import run_seed
 from sim.experiments.executors import EXECUTORS
+from sim.runner import RunTask
 
 
 @dataclass
@@ -35,34 +36,28 @@ class ClaimResult:
 
 
 class _Plan:
-    """Tasks, merged across claims, and where each claim's values come from."""
+    """Runs, merged across claims (identical scenario, parameters and seed: one run with all
+    the metrics the claims need of it), and where each claim's values come from."""
 
     def __init__(self) -> None:
-        self.tasks: list[dict] = []
+        self.runs: list[tuple[Path, dict, int, dict[str, str]]] = []
         self.index: dict[tuple, int] = {}
 
     def need(self, scenario: Path, params: dict, seed: int, name: str, spec: str) -> tuple[int, str]:
         key = (str(scenario), json.dumps(params, sort_keys=True), seed)
         if key not in self.index:
-            self.index[key] = len(self.tasks)
-            self.tasks.append(
-                {
-                    "run_id": f"c{len(self.tasks):06d}",
-                    "index": len(self.tasks),
-                    "point": 0,
-                    "replication": 0,
-                    "seed": seed,
-                    "params": dict(params),
-                    "scenario": str(scenario),
-                    "steps": None,
-                    "metrics": {},
-                    "every": None,
-                    "stop_when": None,
-                }
-            )
-        t = self.tasks[self.index[key]]
-        t["metrics"][name] = spec
-        return t["index"], name
+            self.index[key] = len(self.runs)
+            self.runs.append((scenario, dict(params), seed, {}))
+        i = self.index[key]
+        self.runs[i][3][name] = spec
+        return i, name
+
+    @property
+    def tasks(self) -> list[RunTask]:
+        return [
+            RunTask(str(scen), seed, None, tuple(params.items()), metrics, run_id=f"c{i:06d}", index=i)
+            for i, (scen, params, seed, metrics) in enumerate(self.runs)
+        ]
 
 
 def _sides(c: Claim, base: Path) -> tuple[Path, list[Path]]:
@@ -102,7 +97,7 @@ def _effect(c: Claim, w: dict, rows: dict[int, dict]) -> float:
     if c.kind == "trend":
         return val(w["late"]) - val(w["early"])
     if c.kind == "threshold":
-        return val(w["sc"]) - float(c.reference)
+        return val(w["sc"]) - float(c.reference or 0.0)  # a threshold claim has a reference (spec)
     cf = [val(x) for x in w["cf"]]
     best = max(cf) if c.combine == "max" else min(cf)
     return val(w["sc"]) - best
@@ -131,21 +126,22 @@ def run_claims(
     }
     plan, wiring = _plan(suite, path.parent, reps, scan_reps, scan_values)
     t0 = time.perf_counter()
-    size = max(1, min(8, len(plan.tasks) // max(1, 4 * workers)))
-    chunks = [plan.tasks[i : i + size] for i in range(0, len(plan.tasks), size)]
+    tasks = plan.tasks
+    size = max(1, min(8, len(tasks) // max(1, 4 * workers)))
+    chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
     executor = EXECUTORS["local" if workers > 1 else "serial"]
     rows: dict[int, dict] = {}
-    bar = tqdm(total=len(plan.tasks), unit="run", disable=not progress, desc="claims")
-    for results in executor(chunks, workers=workers):
-        for row, _ in results:
+    bar = tqdm(total=len(tasks), unit="run", disable=not progress, desc="claims")
+    for chunk in executor(chunks, workers=workers):
+        for row, _ in chunk:
             rows[row["index"]] = row
-        bar.update(len(results))
+        bar.update(len(chunk))
     bar.close()
     wall = time.perf_counter() - t0
 
     out_dir = Path(out) if out else Path("results") / f"claims-{dt.datetime.now():%Y%m%d-%H%M%S}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    results: list[ClaimResult] = []
+    claim_results: list[ClaimResult] = []
     for c in suite.claims:
         eff = np.array([_effect(c, wiring[(c.id, None, r)], rows) for r in range(reps)])
         mean, lo, hi, n = effect_ci(eff, suite.level)
@@ -155,7 +151,7 @@ def run_claims(
             m2, l2, h2, n2 = effect_ci(e, suite.level)
             scan_rows.append({"value": v, "effect": m2, "ci_low": l2, "ci_high": h2, "n": n2,
                               "verdict": verdict(c.expect, l2, h2)})  # fmt: skip
-        results.append(
+        claim_results.append(
             ClaimResult(c, eff, mean, lo, hi, n, verdict(c.expect, lo, hi), pd.DataFrame(scan_rows))
         )
     failed_runs = sum(1 for r in rows.values() if r["status"] != "ok")
@@ -166,7 +162,7 @@ def run_claims(
         "quick": quick,
         "level": suite.level,
         "base_seed": suite.base_seed,
-        "runs": len(plan.tasks),
+        "runs": len(tasks),
         "failed_runs": failed_runs,
         "wall_seconds": round(wall, 2),
         "workers": workers,
@@ -177,5 +173,5 @@ def run_claims(
     }
     from sim.claims.report import write_outputs
 
-    write_outputs(results, out_dir, manifest, pd.DataFrame(list(rows.values())))
-    return results, out_dir
+    write_outputs(claim_results, out_dir, manifest, pd.DataFrame(list(rows.values())))
+    return claim_results, out_dir

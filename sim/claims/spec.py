@@ -17,8 +17,8 @@ from pydantic import Field, model_validator
 
 from sim.errors import Problem, ScenarioError
 from sim.experiments.metrics import check_metric
+from sim.fields import Strict
 from sim.scenario.loader import _read_yaml, model_from, packaged_scenario
-from sim.scenario.schema_types import Strict
 
 
 class Scan(Strict):

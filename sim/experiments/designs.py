@@ -18,15 +18,17 @@ import json
 import numpy as np
 
 from sim.experiments.spec import Bounds, Experiment, Range
+from sim.runner import RunTask
 
 
 def problem(exp: Experiment) -> dict:
     """The SALib problem of a sampled design (names and bounds)."""
     names = list(exp.vary)
+    bounds = [exp.vary[k] for k in names]
     return {
         "num_vars": len(names),
         "names": names,
-        "bounds": [[exp.vary[k].low, exp.vary[k].high] for k in names],
+        "bounds": [[b.low, b.high] for b in bounds if isinstance(b, Bounds)],
     }
 
 
@@ -66,26 +68,20 @@ def run_id(scenario_sha: str, params: dict, seed: int, steps: int | None, index:
     return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
 
-def tasks(exp: Experiment, scenario_path: str, scenario_sha: str) -> list[dict]:
-    """Every run of the sweep as a small picklable dict, in a fixed order."""
+def tasks(exp: Experiment, scenario_path: str, scenario_sha: str) -> list[RunTask]:
+    """Every run of the sweep, in a fixed order."""
     out = []
+    stop = exp.stop_when.model_dump() if exp.stop_when else None
     for p, point in enumerate(points(exp)):
         for rep in range(exp.replications):
             index = p * exp.replications + rep
             seed = run_seed(exp.base_seed, rep if exp.common_seeds else index)
             out.append(
-                {
-                    "run_id": run_id(scenario_sha, point, seed, exp.steps, index),
-                    "index": index,
-                    "point": p,
-                    "replication": rep,
-                    "seed": seed,
-                    "params": point,
-                    "scenario": scenario_path,
-                    "steps": exp.steps,
-                    "metrics": exp.metrics,
-                    "every": exp.every,
-                    "stop_when": exp.stop_when.model_dump() if exp.stop_when else None,
-                }
-            )
+                RunTask(
+                    scenario=scenario_path, seed=seed, steps=exp.steps, overrides=tuple(point.items()),
+                    metrics=exp.metrics, every=exp.every, stop_when=stop,
+                    run_id=run_id(scenario_sha, point, seed, exp.steps, index), index=index, point=p,
+                    replication=rep,
+                )
+            )  # fmt: skip
     return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.experiments.tasks import run_task
+from sim.runner import RunTask, run_task
 
 
 class EMARun:
@@ -25,12 +25,8 @@ class EMARun:
         self.scenario, self.paths, self.outcomes, self.steps = scenario, paths, outcomes, steps
 
     def __call__(self, seed: int = 0, **kwargs: float) -> dict[str, float]:
-        params = {self.paths[k]: float(v) for k, v in kwargs.items() if k in self.paths}
-        task = {
-            "run_id": "ema", "index": 0, "point": 0, "replication": 0, "seed": int(seed), "params": params,
-            "scenario": self.scenario, "steps": self.steps, "metrics": self.outcomes, "every": None,
-            "stop_when": None,
-        }  # fmt: skip
+        params = tuple((self.paths[k], float(v)) for k, v in kwargs.items() if k in self.paths)
+        task = RunTask(self.scenario, int(seed), self.steps, params, self.outcomes, run_id="ema")
         row, _ = run_task(task)
         if row["status"] != "ok":
             raise RuntimeError(row["error"])

@@ -10,9 +10,17 @@ import multiprocessing as mp
 import sys
 from collections.abc import Iterator
 
-from sim.experiments.tasks import init_worker, run_chunk
+from sim.runner import RunTask, run_chunk
 
-Chunk = list[dict]
+Chunk = list[RunTask]
+
+
+def init_worker() -> None:
+    """One thread per worker for numeric libraries (set before they start their pools)."""
+    import os
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ[var] = "1"
 
 
 def serial(chunks: list[Chunk], workers: int = 1) -> Iterator[list]:

@@ -88,7 +88,7 @@ class Evaluator:
             if column.startswith("position_"):
                 return rec.pos[:t, i, _lookup({d: k for k, d in enumerate(w.norms)}, column[9:], "dimension")]
             if self._derived is None:
-                self._derived = rec.derived(m)
+                self._derived = rec.derived()
             return self._derived[column][:, i].copy()
         if table == "forums":
             f = _lookup(w.forum_index, key, "forum")
@@ -100,7 +100,7 @@ class Evaluator:
                 return rec.active[:t, f].astype(float)
             return rec.text[:t, f, _lookup({d: k for k, d in enumerate(w.norms)}, column, "dimension")]
         if table == "model":
-            align = rec.alignment(m)
+            align = rec.alignment()
             if column == "alignment_index":
                 with np.errstate(all="ignore"):
                     return np.nanmean(align, axis=1) if align.shape[1] else np.full(t, np.nan)
@@ -108,7 +108,7 @@ class Evaluator:
                 return align[:, _lookup({n: k for k, n in enumerate(w.link_names)}, key, "link")]
             if column == "influence_hhi":
                 if self._derived is None:
-                    self._derived = rec.derived(m)
+                    self._derived = rec.derived()
                 return np.square(self._derived["influence_share"]).sum(axis=1)
             raise KeyError(f"unknown model column {column!r}")
         if table == "powers":
@@ -119,7 +119,7 @@ class Evaluator:
             levers = {lv.label for lv in m.powers.levers}
             _lookup(dict.fromkeys(levers), key, "lever")
             out = np.full(t, np.nan)
-            for step, value in self._powers.get((key, column), {}).items():
+            for step, value in self._powers.get((str(key), column), {}).items():
                 out[step] = value
             return out
         if table == "closeness":

@@ -12,20 +12,19 @@ The driver holds one chunk at a time; memory does not grow with the number of ru
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.io import atomic, write_text
+
 TIMING = ("wall_seconds",)  # per-run timings go to the manifest, not into runs.parquet
 
 
 def _atomic_table(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
 class SweepStore:
@@ -79,7 +78,4 @@ class SweepStore:
         return df
 
     def write_manifest(self, manifest: dict) -> None:
-        path = self.root / "manifest.json"
-        tmp = path.with_name(f".manifest.json.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_text(self.root / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")

@@ -13,12 +13,14 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sim.errors import SimError
 from sim.experiments import designs
 from sim.experiments.executors import EXECUTORS
 from sim.experiments.spec import dump, experiment_hash, load_experiment
 from sim.experiments.store import SweepStore
+from sim.runner import RunTask
 
 
 @dataclass
@@ -32,17 +34,14 @@ class SweepSummary:
     wall_seconds: float
 
 
-def _check_vary(exp, scen: Path, points: list[dict]) -> None:
+def _check_vary(scen: Path, tasks: list[RunTask]) -> None:
     """Apply the first and last points to the scenario now, so a bad key path is a located
     error before any run starts."""
-    from sim.experiments.tasks import _base
-    from sim.scenario.loader import apply_set, validate
+    from sim.scenario.loader import finish, read_scenario
 
-    for point in (points[0], points[-1]):
-        raw = copy.deepcopy(_base(str(scen)))
-        for key, value in point.items():
-            apply_set(raw, f"{key}={json.dumps(value)}")
-        validate(raw, f"{scen} (with vary: {', '.join(point)})")
+    raw = read_scenario(str(scen))
+    for task in (tasks[0], tasks[-1]):
+        finish(copy.deepcopy(raw), f"{scen} (with vary: {', '.join(task.params)})", task.overrides)
 
 
 def run_sweep(
@@ -65,7 +64,7 @@ def run_sweep(
     tasks = designs.tasks(exp, str(scen), sha)
     if not tasks:
         raise SimError(f"{experiment}: the design has no runs")
-    _check_vary(exp, scen, [tasks[0]["params"], tasks[-1]["params"]])
+    _check_vary(scen, tasks)
     root = Path(out) if out else Path("results") / f"sweep-{exp.name}-{ehash[:8]}"
     manifest_path = root / "manifest.json"
     if manifest_path.exists():
@@ -78,12 +77,12 @@ def run_sweep(
         raise SimError(f"{root}: nothing to resume")
     store = SweepStore(root)
     done = store.completed()
-    todo = [t for t in tasks if t["run_id"] not in done]
+    todo = [t for t in tasks if t.run_id not in done]
     (root / "runs.parquet").unlink(missing_ok=True)  # rewritten when this sweep completes
     (root / "experiment.resolved.yaml").write_text(dump(exp), encoding="utf-8")
     size = max(1, min(exp.chunk, math.ceil(len(todo) / max(1, 4 * workers)))) if todo else 1
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-    manifest = {
+    manifest: dict[str, Any] = {
         "experiment": exp.name,
         "experiment_sha256": ehash,
         "scenario": str(scen),
@@ -110,7 +109,7 @@ def run_sweep(
     ok = failed = 0
     failures: list[tuple[str, str]] = []
     t0 = time.perf_counter()
-    kwargs = {"workers": workers} | ({"scheduler": scheduler} if executor == "dask" else {})
+    kwargs: dict[str, Any] = {"workers": workers} | ({"scheduler": scheduler} if executor == "dask" else {})
     from tqdm import tqdm
 
     bar = tqdm(

@@ -16,78 +16,101 @@ penalises drafts far from the members' mean position, most of all on securitised
 ideological dimensions (seed 002: security discourse laden with geopolitics and ideology
 struggles to win broad acceptance). The state drafts where value * s * distance is largest
 (value: the forum's weight times the total size of its members, as in the influence credit).
+The text's movement is credited to the drafter as `discourse` gain.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field
 
-from sim.pulls import cross_distance
-
-if TYPE_CHECKING:
-    from sim.model import RuleMakingModel
+from sim.engine.geometry import cross_distance
+from sim.engine.pulls import Pulls
+from sim.engine.types import Array, BoolArray, IntArray
+from sim.fields import NonNeg, Strict, Unit
 
 NAME = "discourse"
-COL = 1
+COL = 1  # column in the synergy multipliers
+CHANNEL = "draft"  # the text-pull channel of drafts, credited to this path
+CREDITED_TO = NAME
 
 
-def legitimacy(model: RuleMakingModel) -> np.ndarray:
+class DiscourseParams(Strict):
+    """`paths.discourse`: drafting."""
+
+    draft_rate: Unit = 0.1
+    presidency_multiplier: Annotated[float, Field(ge=1.0, le=20.0)] = 2.0
+    distance_penalty: NonNeg = 1.0
+    framing_penalty: dict[str, NonNeg] = Field(default_factory=lambda: {"security": 2.0, "rights": 0.5})
+
+
+@dataclass
+class Drafting:
+    """What drafting reads in one step (the `_` fields cache what it computes once a step)."""
+
+    params: DiscourseParams
+    norms: list[str]
+    pos: Array  # [N, D] positions
+    text: Array  # [F, D] forum texts
+    live: BoolArray  # [N, F] membership of active forums
+    algorithms: Array  # [N] the knowledge base
+    capacity: Array  # [N] discourse capacity
+    president: IntArray  # [F] the state holding each forum's presidency this step (-1: none)
+    syn: Array  # [N] this path's synergy multiplier
+    forum_value: Array  # [F] weight x members' size
+    dist: Array  # [F, N] distance of each text from each position
+    pulls: Pulls
+    _legitimacy: Array | None = field(default=None, repr=False)
+    _score: tuple[Array, Array] | None = field(default=None, repr=False)
+
+
+def legitimacy(v: Drafting) -> Array:
     """[N, F] acceptance of each state's drafts in each forum (computed once a step)."""
-
-    def compute() -> np.ndarray:
-        w, p = model.world, model.scenario.paths.discourse
-        m = w.members & w.active[None, :]
+    if v._legitimacy is None:
+        p, m = v.params, v.live
         count = m.sum(axis=0)
-        centre = np.divide(m.T @ w.pos, count[:, None], out=w.text.copy(), where=count[:, None] > 0)
-        penalty = p.distance_penalty * cross_distance(w.pos, centre)
+        centre = np.divide(m.T @ v.pos, count[:, None], out=v.text.copy(), where=count[:, None] > 0)
+        penalty = p.distance_penalty * cross_distance(v.pos, centre)
         if p.framing_penalty:
-            dims = [w.norms.index(d) for d in p.framing_penalty]
+            dims = [v.norms.index(d) for d in p.framing_penalty]
             weights = np.array(list(p.framing_penalty.values()))
-            gap = np.abs(w.pos[:, None, dims] - centre[None, :, dims])  # [N, F, k]
+            gap = np.abs(v.pos[:, None, dims] - centre[None, :, dims])  # [N, F, k]
             penalty += gap @ weights
-        return np.exp(-penalty)
+        v._legitimacy = np.exp(-penalty)
+    return v._legitimacy
 
-    return model.memo("legitimacy", compute)
 
-
-def strength(model: RuleMakingModel, idx: np.ndarray) -> np.ndarray:
+def strength(v: Drafting, idx: IntArray) -> Array:
     """[n, F] drafting pull of each actor in each forum it can draft in (0 elsewhere)."""
-    w, p = model.world, model.scenario.paths.discourse
-    alg = w.res[:, 2]
+    p, alg = v.params, v.algorithms
     knowledge = alg[idx] / (alg[idx] + alg.mean())
-    base = p.draft_rate * w.cap[idx, 2] * knowledge * model.syn[idx, COL]
-    pres = np.where(w.president[:, model.steps][None, :] == idx[:, None], p.presidency_multiplier, 1.0)
-    can = w.members[idx] & w.active[None, :]
-    return base[:, None] * legitimacy(model)[idx] * pres * can
+    base = p.draft_rate * v.capacity[idx] * knowledge * v.syn[idx]
+    pres = np.where(v.president[None, :] == idx[:, None], p.presidency_multiplier, 1.0)
+    return base[:, None] * legitimacy(v)[idx] * pres * v.live[idx]
 
 
-def _score_all(model: RuleMakingModel) -> tuple[np.ndarray, np.ndarray]:
-    """Pull strength and expected gain of every state in every forum (once a step)."""
-
-    def compute():
-        w = model.world
-        s = strength(model, np.arange(w.N))
-        return s, s * w.dist_text_pos().T * model.forum_value
-
-    return model.memo("discourse_score", compute)
-
-
-def _score(model: RuleMakingModel, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    s, score = _score_all(model)
+def _score(v: Drafting, idx: IntArray) -> tuple[Array, Array]:
+    """Pull strength and expected gain of the actors in every forum (computed for every state
+    once a step)."""
+    if v._score is None:
+        s = strength(v, np.arange(v.pos.shape[0]))
+        v._score = (s, s * v.dist.T * v.forum_value)
+    s, score = v._score
     return s[idx], score[idx]
 
 
-def apply(model: RuleMakingModel, idx: np.ndarray) -> None:
-    s, score = _score(model, idx)
+def apply(v: Drafting, idx: IntArray) -> None:
+    s, score = _score(v, idx)
     f = score.argmax(axis=1)
     rows = np.arange(idx.size)
     ok = score[rows, f] > 0
-    model.pulls.add_text("draft", f[ok], idx[ok], s[rows[ok], f[ok]])
+    v.pulls.add_text(CHANNEL, f[ok], idx[ok], s[rows[ok], f[ok]])
 
 
-def potential(model: RuleMakingModel, idx: np.ndarray) -> np.ndarray:
+def potential(v: Drafting, idx: IntArray) -> Array:
     """Expected gain of drafting now: the best forum's value * pull * distance."""
-    _, score = _score(model, idx)
+    _, score = _score(v, idx)
     return score.max(axis=1, initial=0.0)

@@ -4,75 +4,161 @@ A sharing state exports its domestic governance practice (Japan's soft-law, agil
 governance; its AI Safety Institute; talent training with ASEAN) to the states it is tied
 to: partners (aid, talent-training), its region, and fellow members of club forums
 (tie = comember_tie * min(1, sum of (1 - inclusiveness) over shared forums): universal
-forums bind less, and shared clubs add up). Each target j's own
-position is pulled toward the sharer i's with coefficient
+forums bind less, and shared clubs add up). Each target j's own position is pulled toward
+the sharer i's with coefficient
 
     c_ij = share_rate * quality_i * fit_ij * openness_j * tie_ij * synergy_i,
-    quality_i = (standards_i + regulatory_i) / 2,
+    quality_i = (standards_i + regulatory_i) / 2 * clout_i,
     fit_ij = 1 + soft_fit * soft_law_i * (1 - regulatory_j),
 
 so soft-law practice appeals most to states with little regulatory capacity of their own.
-Sharing is also capacity building: it raises the targets' openness to outside practice,
-which relaxes back toward its base level over time.
+The movement is credited to the sharer as `practice` gain, and tracked per pair (the
+emulation network: who follows whom). Sharing is also capacity building: it raises the
+targets' openness to outside practice (by capacity_building * reach * (1 - openness)),
+which relaxes back toward its base level by `openness_relax` per step.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 
-from sim.pulls import cross_distance
-
-if TYPE_CHECKING:
-    from sim.model import RuleMakingModel
+from sim.engine.geometry import cross_distance
+from sim.engine.pulls import Pulls
+from sim.engine.types import Array, BoolArray, IntArray
+from sim.engine.world import Changes
+from sim.fields import NonNeg, Strict, Unit
 
 NAME = "practice"
-COL = 2
+COL = 2  # column in the synergy multipliers
+CHANNEL = "practice"  # the position-pull channel of shared practice, credited to this path
+CREDITED_TO = NAME
 
 
-def _ties(model: RuleMakingModel, idx: np.ndarray) -> np.ndarray:
-    w, p = model.world, model.scenario.paths.practice
-    if w.ties_dirty or w.ties_rows:
-        w.refresh_ties(p.partner_tie, p.region_tie, p.comember_tie)
-    return w.ties[:, idx]
+class PracticeParams(Strict):
+    """`paths.practice`: sharing, its reach (ties) and capacity building."""
+
+    share_rate: Unit = 0.05
+    soft_fit: NonNeg = 1.0
+    capacity_building: Unit = 0.02
+    openness_relax: Unit = 0.02
+    partner_tie: Unit = 1.0
+    region_tie: Unit = 0.5
+    comember_tie: Unit = 0.25
 
 
-def _per_sharer(model: RuleMakingModel, idx: np.ndarray) -> np.ndarray:
-    w, p = model.world, model.scenario.paths.practice
-    quality = 0.5 * (w.cap[idx, 0] + w.cap[idx, 1]) * model.clout[idx]
-    return p.share_rate * quality * model.syn[idx, COL]
+class Ties:
+    """tie[j, i]: the reach of i's practice to j (symmetric, 0 on the diagonal).
+
+    Kept between steps and brought up to date from the world's change record: partners
+    (static), shared region (static), and co-membership of active club forums."""
+
+    def __init__(
+        self,
+        params: PracticeParams,
+        partners: BoolArray,
+        region: IntArray,
+        region_names: list[str],
+        members: BoolArray,
+        active: BoolArray,
+        inclusiveness: Array,
+        changes: Changes,
+    ) -> None:
+        self.p = params
+        self.partners, self.region, self.region_names = partners, region, region_names
+        self.members, self.active, self.inclusiveness = members, active, inclusiveness
+        self.changes = changes
+        n = partners.shape[0]
+        self.matrix = np.zeros((n, n))
+        self.static: Array | None = None
+
+    def current(self) -> Array:
+        """The up-to-date tie matrix."""
+        ch = self.changes
+        if ch.partners:
+            self.static = None
+            ch.forums = True
+            ch.partners = False
+        if ch.forums or ch.rows:
+            self._refresh()
+        return self.matrix
+
+    def _refresh(self) -> None:
+        p, ch = self.p, self.changes
+        if self.static is None:
+            has_region = np.array([bool(r) for r in self.region_names])[self.region]
+            same_region = (self.region[:, None] == self.region[None, :]) & has_region[:, None]
+            self.static = np.maximum(p.partner_tie * self.partners, p.region_tie * same_region)
+        club = (1.0 - self.inclusiveness) * self.active
+        m = self.members.astype(float)
+        if ch.forums:
+            comember = (m * (p.comember_tie * club)) @ m.T
+            np.minimum(comember, p.comember_tie, out=comember)
+            t = np.maximum(self.static, comember, out=comember)
+            np.fill_diagonal(t, 0.0)
+            self.matrix = t
+        elif ch.rows:
+            rows = np.fromiter(sorted(ch.rows), dtype=np.int64)
+            part = np.minimum((m[rows] * (p.comember_tie * club)) @ m.T, p.comember_tie)
+            part = np.maximum(self.static[rows], part)
+            part[np.arange(rows.size), rows] = 0.0
+            self.matrix[rows] = part
+            self.matrix[:, rows] = part.T
+        ch.forums = False
+        ch.rows.clear()
 
 
-def coefficients(model: RuleMakingModel, idx: np.ndarray) -> np.ndarray:
+@dataclass
+class Sharing:
+    """What practice sharing reads and writes in one step."""
+
+    params: PracticeParams
+    ties: Ties
+    pos: Array  # [N, D]
+    cap: Array  # [N, 3] standards, regulatory, discourse capacity
+    soft: Array  # [N] soft-law character of each state's practice
+    openness: Array  # [N], written (capacity building)
+    size: Array  # [N] value of moving each state
+    clout: Array  # [N]
+    syn: Array  # [N] this path's synergy multiplier
+    pulls: Pulls
+
+
+def _per_sharer(v: Sharing, idx: IntArray) -> Array:
+    quality = 0.5 * (v.cap[idx, 0] + v.cap[idx, 1]) * v.clout[idx]
+    return v.params.share_rate * quality * v.syn[idx]
+
+
+def coefficients(v: Sharing, idx: IntArray) -> Array:
     """[N targets, n sharers] pull coefficients."""
-    w, p = model.world, model.scenario.paths.practice
-    fit = 1.0 + p.soft_fit * w.soft[idx][None, :] * (1.0 - w.cap[:, 1])[:, None]
-    return fit * _ties(model, idx) * (_per_sharer(model, idx)[None, :] * w.openness[:, None])
+    p = v.params
+    fit = 1.0 + p.soft_fit * v.soft[idx][None, :] * (1.0 - v.cap[:, 1])[:, None]
+    return fit * v.ties.current()[:, idx] * (_per_sharer(v, idx)[None, :] * v.openness[:, None])
 
 
-def apply(model: RuleMakingModel, idx: np.ndarray) -> None:
-    w, p = model.world, model.scenario.paths.practice
-    coef = coefficients(model, idx)
-    model.pulls.add_pos("practice", idx, coef)
+def apply(v: Sharing, idx: IntArray) -> None:
+    p = v.params
+    coef = coefficients(v, idx)
+    v.pulls.add_pos(CHANNEL, idx, coef)
     if p.capacity_building > 0:
-        reach = np.minimum(1.0, w.ties[:, idx].sum(axis=1))
-        w.openness += p.capacity_building * reach * (1.0 - w.openness)
+        reach = np.minimum(1.0, v.ties.matrix[:, idx].sum(axis=1))
+        v.openness += p.capacity_building * reach * (1.0 - v.openness)
 
 
-def relax_openness(model: RuleMakingModel) -> None:
-    w, p = model.world, model.scenario.paths.practice
-    w.openness += p.openness_relax * (w.openness0 - w.openness)
+def relax_openness(openness: Array, openness0: Array, params: PracticeParams) -> None:
+    """Openness raised by capacity building relaxes toward its base level."""
+    openness += params.openness_relax * (openness0 - openness)
 
 
-def potential(model: RuleMakingModel, idx: np.ndarray) -> np.ndarray:
+def potential(v: Sharing, idx: IntArray) -> Array:
     """Expected gain of sharing now: the size-weighted movement of every tied state.
 
     sum_j size_j * openness_j * tie_ji * dist_ji * (1 + soft_fit * soft_i * (1 - reg_j)),
     times the sharer's own factor; computed as two matrix-vector products."""
-    w, p = model.world, model.scenario.paths.practice
-    td = _ties(model, idx) * cross_distance(w.pos, w.pos[idx])
-    a = model.size * w.openness
+    p = v.params
+    td = v.ties.current()[:, idx] * cross_distance(v.pos, v.pos[idx])
+    a = v.size * v.openness
     plain = a @ td
-    soft = (a * (1.0 - w.cap[:, 1])) @ td
-    return _per_sharer(model, idx) * (plain + p.soft_fit * w.soft[idx] * soft)
+    soft = (a * (1.0 - v.cap[:, 1])) @ td
+    return _per_sharer(v, idx) * (plain + p.soft_fit * v.soft[idx] * soft)

@@ -11,26 +11,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scenario.schema import PATHS, ModelSettings
+from sim.engine.types import Array, IntArray
+from sim.paths import PATHS
 
 
-def coupling_matrix(settings: ModelSettings) -> np.ndarray:
+def coupling_matrix(coupling: dict[str, dict[str, float]]) -> Array:
+    """C[amplified path, amplifying path] from the scenario's `model.coupling`."""
     c = np.zeros((len(PATHS), len(PATHS)))
-    for amplified, row in settings.coupling.items():
+    for amplified, row in coupling.items():
         for amplifier, value in row.items():
             c[PATHS.index(amplified), PATHS.index(amplifier)] = value
     np.fill_diagonal(c, 0.0)
     return c
 
 
-def multipliers(use: np.ndarray, coupling: np.ndarray, synergy: float) -> np.ndarray:
+def multipliers(use: Array, coupling: Array, synergy: float) -> Array:
     """[N, 3] multipliers of the three paths."""
     if synergy == 0.0:
         return np.ones_like(use)
     return 1.0 + synergy * (use @ coupling.T)
 
 
-def record_use(use: np.ndarray, action: np.ndarray, memory: float) -> None:
+def record_use(use: Array, action: IntArray, memory: float) -> None:
     """Update the recent-use stock in place from this step's choices (-1 or a non-path: none)."""
     chosen = np.zeros_like(use)
     rows = np.flatnonzero((action >= 0) & (action < use.shape[1]))

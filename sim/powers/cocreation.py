@@ -6,81 +6,111 @@ the Hiroshima Process Friends Group; talent and capacity building; local-languag
 and data):
 - solutions: the partners become the sponsor's practice-sharing partners (full ties);
 - institutions: each step, partners' positions are pulled toward the sponsor's with
-  coefficient rate * institutions * openness; with `forum`, partners join that forum;
+  coefficient rate * institutions * openness (credited as `cocreation` gain); with `forum`,
+  partners join that forum;
 - talent: each step, partners' base openness rises by rate * talent * (1 - openness);
 - local_models: the sponsor gains `local` utility in partners' technical and application
   layers, scaled by the strength of its own foundation models (its technical supply
   relative to the strongest supplier's): weak models limit the ecosystem share it wins.
+Chosen as an action, it starts the initiative, or once running, adds an extra round of
+governance support at `act_boost` times the usual pull.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
-from sim.powers.base import LeverRuntime
-from sim.pulls import distance
+from sim.engine.geometry import distance
+from sim.errors import unknown
+from sim.fields import Name, NonNeg, Strict, Unit
+from sim.powers.lever import Lever, LeverSpec, Loc, Names, PowerContext
+from sim.powers.stack import StackInputs
 
-if TYPE_CHECKING:
-    from sim.model import RuleMakingModel
+NAME = "cocreation"
 
 
-class Cocreation(LeverRuntime):
-    def setup(self, model: RuleMakingModel) -> None:
-        w = model.world
+class Pillars(Strict):
+    solutions: Unit = 0.5
+    institutions: Unit = 0.5
+    talent: Unit = 0.5
+    local_models: Unit = 0.5
+
+
+class CocreationSpec(LeverSpec):
+    type: Literal["cocreation"]
+    sponsor: Name
+    partners: list[Name] = Field(min_length=1)
+    pillars: Pillars = Pillars()
+    forum: Name | None = None
+    rate: Unit = 0.05
+    act_boost: NonNeg = 1.0
+    note: str = ""
+
+    role: ClassVar[str] = "sponsor"
+    state_lists: ClassVar[tuple[str, ...]] = ("partners",)
+
+    def check(self, names: Names) -> Iterator[tuple[Loc, str]]:
+        yield from super().check(names)
+        if self.forum is not None and self.forum not in names.forums:
+            yield ("forum",), unknown("forum", self.forum, names.forums)
+
+
+class Cocreation(Lever[CocreationSpec]):
+    def setup(self, ctx: PowerContext) -> None:
+        w = ctx.world
         self.sponsor = w.index[self.spec.sponsor]
         self.p = np.array([w.index[x] for x in self.spec.partners], dtype=np.int64)
 
-    def activate(self, model: RuleMakingModel) -> None:
-        w = model.world
+    def on_start(self, ctx: PowerContext) -> None:
+        w = ctx.world
         if self.spec.pillars.solutions > 0:
-            w.partners[self.sponsor, self.p] = w.partners[self.p, self.sponsor] = True
-            w.static_ties = None
-            w.ties_dirty = True
+            w.link_partners(self.sponsor, self.p)
         if self.spec.forum is not None:
             f = w.forum_index[self.spec.forum]
             new = self.p[~w.members[self.p, f]]
-            w.members[new, f] = True
-            w.membership_changed(new)
+            w.set_members(new, f, True)
             for i in new:
-                model.log.add(model, "join", w.names[i], self.spec.forum, self.label)
-        model.log.add(model, "cocreation", self.spec.sponsor, "", f"{self.label}: {self.p.size} partners")
+                ctx.log.add(ctx.step, "join", w.names[i], self.spec.forum, self.label)
+        ctx.log.add(ctx.step, "cocreation", self.spec.sponsor, "", f"{self.label}: {self.p.size} partners")
 
-    def effects(self, model: RuleMakingModel, boost: float = 1.0) -> None:
+    def on_effects(self, ctx: PowerContext, boost: float = 1.0) -> None:
         if not self.active:
             return
-        w, sp = model.world, self.spec
+        w, sp = ctx.world, self.spec
         pil = sp.pillars
         w.openness0[self.p] += sp.rate * pil.talent * (1.0 - w.openness0[self.p])
         coef = np.zeros(w.N)
         coef[self.p] = boost * sp.rate * pil.institutions * w.openness[self.p]
         if coef.any():
             target = np.broadcast_to(w.pos[self.sponsor], w.pos.shape)
-            model.pulls.add_target(coef, target, self.sponsor, "cocreation")
+            ctx.pulls.add_target(coef, target, self.sponsor, ctx.credit[NAME])
 
-    def stack_local(self, model: RuleMakingModel, local: np.ndarray) -> None:
-        if not self.active or model.stack is None:
+    def on_stack(self, ctx: PowerContext, inputs: StackInputs) -> None:
+        if not self.active or ctx.stack is None:
             return
-        tech = model.stack.supply(model)[1]
+        tech = ctx.stack.supply()[1]
         strength = tech[self.sponsor] / tech.max()
-        local[1:, self.p, self.sponsor] += self.spec.pillars.local_models * strength
+        inputs.local[1:, self.p, self.sponsor] += self.spec.pillars.local_models * strength
 
-    def act(self, model: RuleMakingModel) -> None:
+    def act(self, ctx: PowerContext) -> None:
         if self.active:
-            self.effects(model, boost=1.0)  # an extra round of governance support
+            self.on_effects(ctx, boost=self.spec.act_boost)  # an extra round of governance support
         else:
-            self.start_now(model)
+            self.start_now(ctx)
 
-    def metrics(self, model: RuleMakingModel) -> dict[str, float]:
-        w = model.world
+    def outputs(self, ctx: PowerContext) -> dict[str, float]:
+        w = ctx.world
         gap = distance(w.pos[self.p], w.pos[self.sponsor][None, :])
         out = {
             "partner_closeness_to_sponsor": float(1.0 - gap.mean()),
             "partner_openness": float(w.openness[self.p].mean()),
         }
-        if model.stack is not None:
-            share = model.stack.ecosystem_share(model, self.p)
+        if ctx.stack is not None:
+            share = ctx.stack.ecosystem_share(self.p)
             for j in np.flatnonzero(share >= 0.02):
                 out[f"ecosystem_share[{w.names[j]}]"] = float(share[j])
             out[f"ecosystem_share[{w.names[self.sponsor]}]"] = float(share[self.sponsor])

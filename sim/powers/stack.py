@@ -18,92 +18,155 @@ DeepSeek); trust is closeness of governance positions; the installed base gives 
 returns and, through the slower switching of concentrated buyers, lock-in (s002 2.2, 4.3:
 network effects and dependence on one model). `access` < 1 where export controls cut a
 supplier off, `offer` > 0 where an alliance offers compute or API access, `local` where
-co-creation builds local-language models. Dependence pulls a buyer's governance position
-toward its suppliers' (the centre-periphery structure of s002 4.3), credited to the supplier
-as structural power.
+co-creation builds local-language models (`StackInputs`, set by the levers each step).
+Dependence pulls a buyer's governance position toward its suppliers' (the centre-periphery
+structure of s002 4.3) with coefficient position_pull * sum_l layer_weight[l] *
+dependence[l, i, j], credited to the supplier as structural power (`alliance` gain).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
-from sim.pulls import cross_distance
-from sim.scenario.levers import StackSettings
+from sim.engine.geometry import cross_distance
+from sim.engine.pulls import Pulls
+from sim.engine.types import Array, BoolArray, IntArray
+from sim.fields import NonNeg, Strict, Unit
 
-if TYPE_CHECKING:
-    from sim.model import RuleMakingModel
+LAYER_NAMES: tuple[LayerName, LayerName, LayerName] = ("base", "technical", "application")
+CHANNEL = "dependence"  # the position-pull channel of dependence
+CREDITED_TO = "alliance"  # structural power
 
-LAYER_NAMES = ("base", "technical", "application")
+LayerName = Literal["base", "technical", "application"]
+_LAYER_WEIGHT: dict[LayerName, float] = {"base": 0.2, "technical": 0.5, "application": 0.3}
+
+
+class StackSettings(Strict):
+    """`stack`: buyers' logit choice of suppliers per layer (base, technical, application)."""
+
+    enabled: bool = True
+    performance: NonNeg = 1.0
+    price: NonNeg = 1.0
+    trust: NonNeg = 2.0
+    home: NonNeg = 1.0
+    installed: NonNeg = 2.0
+    local: NonNeg = 1.0
+    offer: NonNeg = 3.0
+    switch_rate: Unit = 0.1
+    lock_in: Unit = 0.5
+    position_pull: Unit = 0.02
+    layer_weight: dict[LayerName, NonNeg] = Field(default_factory=lambda: dict(_LAYER_WEIGHT))
+
+
+class StateStack(Strict):
+    """A state's offer as a supplier of each layer (relative units; 0: not a supplier)."""
+
+    supply: dict[LayerName, NonNeg] = Field(default_factory=dict)
+    price: dict[LayerName, NonNeg] = Field(default_factory=dict)
+
+
+@dataclass
+class StackInputs:
+    """What the levers set each step, [l, buyer, supplier]: access (export controls cut it),
+    offers and lock-in (alliances), local support (co-creation)."""
+
+    access: Array
+    offer: Array
+    lock: Array
+    local: Array
+    offer_weight: float  # utility of a full alliance offer, in logit units
+
+    def reset(self) -> None:
+        self.access.fill(1.0)
+        self.offer.fill(0.0)
+        self.lock.fill(0.0)
+        self.local.fill(0.0)
 
 
 class Stack:
-    def __init__(self, model: RuleMakingModel, settings: StackSettings) -> None:
-        w, sc = model.world, model.scenario
+    """The stack's state: supply capacities and prices per layer and supplier, and the
+    buyers' dependence (the world's array), which it updates."""
+
+    def __init__(
+        self,
+        settings: StackSettings,
+        supply0: Array,
+        price: Array,
+        res: Array,
+        market: Array,
+        pos: Array,
+        dependence: Array,
+        given: BoolArray,
+    ) -> None:
+        """`supply0`, `price`: [3, N] from the scenario; `given`: [N] whether a state's
+        dependence was given (the others start from the logit shares)."""
         self.s = settings
-        n = w.N
-        self.supply0 = np.zeros((3, n))
-        self.price = np.ones((3, n))
-        defaults = (w.res[:, 0], w.res[:, 2], w.market)
-        for i, st in enumerate(sc.states):
-            for li, layer in enumerate(LAYER_NAMES):
-                self.supply0[li, i] = st.stack.supply.get(layer, defaults[li][i])
-                self.price[li, i] = st.stack.price.get(layer, 1.0)
-        self.driver0 = np.stack([w.res[:, 0], w.res[:, 2], w.market]).copy()
-        self.access = np.ones((3, n, n))
-        self.offer = np.zeros((3, n, n))
-        self.lock = np.zeros((3, n, n))
-        self.local = np.zeros((3, n, n))
+        self.res, self.market, self.pos, self.dependence = res, market, pos, dependence
+        n = market.shape[0]
+        self.supply0 = supply0
+        self.price = price
+        self.driver0 = np.stack([res[:, 0], res[:, 2], market]).copy()
+        self.inputs = StackInputs(
+            np.ones((3, n, n)), np.zeros((3, n, n)), np.zeros((3, n, n)), np.zeros((3, n, n)), settings.offer
+        )
         self.layer_weight = np.array([settings.layer_weight.get(x, 0.0) for x in LAYER_NAMES])
-        given = np.array([st.dependence is not None for st in sc.states])
-        target = self.target_shares(model, with_installed=False)
-        w.dependence[:, ~given, :] = target[:, ~given, :]
+        target = self.target_shares(with_installed=False)
+        dependence[:, ~given, :] = target[:, ~given, :]
 
-    def current_driver(self, model: RuleMakingModel) -> np.ndarray:
-        w = model.world
-        return np.stack([w.res[:, 0], w.res[:, 2], w.market])
+    def current_driver(self) -> Array:
+        return np.stack([self.res[:, 0], self.res[:, 2], self.market])
 
-    def supply(self, model: RuleMakingModel) -> np.ndarray:
+    def supply(self) -> Array:
         """[L, N] supply capacity now: the scenario's figure grown with compute (base),
         algorithms (technical) or market (application)."""
-        return self.supply0 * self.current_driver(model) / self.driver0
+        return self.supply0 * self.current_driver() / self.driver0
 
-    def target_shares(self, model: RuleMakingModel, with_installed: bool = True) -> np.ndarray:
-        w, s = model.world, self.s
-        sup = self.supply(model)[:, None, :] * self.access  # [L, i, j]
+    def set_supply(self, layer: int, state: int, value: float) -> None:
+        """A new capacity in today's units (rebased on the current driver)."""
+        self.supply0[layer, state] = value * self.driver0[layer, state] / self.current_driver()[layer, state]
+
+    def set_price(self, layer: int, state: int, value: float) -> None:
+        self.price[layer, state] = value
+
+    def target_shares(self, with_installed: bool = True) -> Array:
+        s, inp, n = self.s, self.inputs, self.market.shape[0]
+        sup = self.supply()[:, None, :] * inp.access  # [L, i, j]
         with np.errstate(divide="ignore"):
             u = s.performance * np.log(sup)
         u = u - s.price * self.price[:, None, :]
-        u = u + s.trust * (1.0 - cross_distance(w.pos, w.pos))[None, :, :]
-        u = u + s.home * np.eye(w.N)[None, :, :]
-        u = u + s.local * self.local + self.offer
+        u = u + s.trust * (1.0 - cross_distance(self.pos, self.pos))[None, :, :]
+        u = u + s.home * np.eye(n)[None, :, :]
+        u = u + s.local * inp.local + inp.offer
         if with_installed:
-            u = u + s.installed * (1.0 + self.lock) * w.dependence
+            u = u + s.installed * (1.0 + inp.lock) * self.dependence
         top = u.max(axis=2, keepdims=True)
         e = np.exp(u - np.where(np.isfinite(top), top, 0.0))
         total = e.sum(axis=2, keepdims=True)
         # a buyer with no available supplier at all keeps the suppliers it has
-        return np.where(total > 0, e / np.where(total > 0, total, 1.0), w.dependence)
+        return np.where(total > 0, e / np.where(total > 0, total, 1.0), self.dependence)
 
-    def step(self, model: RuleMakingModel) -> None:
-        """Buyers adjust their suppliers; dependence pulls positions toward suppliers."""
-        w, s = model.world, self.s
-        target = self.target_shares(model)
-        rate = s.switch_rate * (1.0 - s.lock_in * w.dependence.max(axis=2, keepdims=True))
-        w.dependence += rate * (target - w.dependence)
-        w.dependence /= w.dependence.sum(axis=2, keepdims=True)
+    def step(self) -> None:
+        """Buyers adjust their suppliers."""
+        s, dep = self.s, self.dependence
+        target = self.target_shares()
+        rate = s.switch_rate * (1.0 - s.lock_in * dep.max(axis=2, keepdims=True))
+        dep += rate * (target - dep)
+        dep /= dep.sum(axis=2, keepdims=True)
 
-    def add_pulls(self, model: RuleMakingModel) -> None:
+    def add_pulls(self, pulls: Pulls) -> None:
+        """Dependence pulls buyers' positions toward their suppliers."""
         if self.s.position_pull == 0.0:
             return
-        w = model.world
-        coef = self.s.position_pull * np.einsum("l,lij->ij", self.layer_weight, w.dependence)
+        coef = self.s.position_pull * np.einsum("l,lij->ij", self.layer_weight, self.dependence)
         np.fill_diagonal(coef, 0.0)
         suppliers = np.flatnonzero(coef.max(axis=0) > 1e-9)
         if suppliers.size:
-            model.pulls.add_pos("dependence", suppliers, coef[:, suppliers])
+            pulls.add_pos(CHANNEL, suppliers, coef[:, suppliers])
 
-    def ecosystem_share(self, model: RuleMakingModel, buyers: np.ndarray, layer: int = 1) -> np.ndarray:
+    def ecosystem_share(self, buyers: IntArray, layer: int = 1) -> Array:
         """[N] mean share of each supplier in the buyers' layer (default: technical) supply."""
-        return model.world.dependence[layer, buyers, :].mean(axis=0)
+        return self.dependence[layer, buyers, :].mean(axis=0)

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,20 +112,3 @@ def read_manifest(folder: Path) -> dict:
         return json.loads((folder / "manifest.json").read_text())
     except FileNotFoundError:
         return {}
-
-
-def build_atomically(target: Path, build) -> Path:
-    """Build a report folder aside and rename it into place (replacing an older report)."""
-    target = Path(target)
-    tmp = Path(tempfile.mkdtemp(prefix=".report-", dir=target.parent))
-    try:
-        build(tmp)
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-            shutil.rmtree(old, ignore_errors=True)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target / "index.html"

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report.base import Palette, Report, build_atomically, plt, provenance_html, read_manifest, table_html
+from sim.io import atomic
+from sim.report.base import Palette, Report, plt, provenance_html, read_manifest, table_html
 from sim.report.run_report import load_run, order_of
 
 
@@ -86,4 +87,4 @@ def compare_report(a: str | Path, b: str | Path, out: str | Path | None = None) 
         rep.text(f"Provenance: {lb}", provenance_html(mb))
         rep.write(f"<code>{a}</code> against <code>{b}</code>.")
 
-    return build_atomically(target, build)
+    return atomic(target, build, folder=True) / "index.html"

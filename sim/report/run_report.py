@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import SimError
-from sim.report.base import Palette, Report, build_atomically, plt, provenance_html, read_manifest, table_html
+from sim.io import atomic
+from sim.report.base import Palette, Report, plt, provenance_html, read_manifest, table_html
 
 MARKED_EVENTS = ("lever", "framework_launched", "forum_created")
 
@@ -268,4 +269,4 @@ def run_report(folder: str | Path) -> Path:
             f"{manifest.get('steps', '?')} steps. Figures are PNG; each has its data as CSV beside it."
         )
 
-    return build_atomically(folder / "report", build)
+    return atomic(folder / "report", build, folder=True) / "index.html"

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import SimError
-from sim.report.base import Report, build_atomically, plt, provenance_html, read_manifest, table_html
+from sim.io import atomic
+from sim.report.base import Report, plt, provenance_html, read_manifest, table_html
 
 
 def _ci(x: pd.Series) -> float:
@@ -83,8 +84,8 @@ def sweep_report(folder: str | Path) -> Path:
             fig, ax = plt.subplots(figsize=(8, 0.6 * len(si) + 1.5))
             y = np.arange(len(si))
             h = 0.8 / len(cols)
-            for k, (c, e) in enumerate(cols):
-                ax.barh(y + k * h, si[c], h, xerr=si[e], label=c, capsize=3)
+            for k, (index_col, err_col) in enumerate(cols):
+                ax.barh(y + k * h, si[index_col], h, xerr=si[err_col], label=index_col, capsize=3)
             ax.set_yticks(y + h * (len(cols) - 1) / 2, si.parameter)
             ax.set_xlabel("index (Sobol: share of variance; Morris: mean absolute elementary effect)")
             ax.legend()
@@ -104,4 +105,4 @@ def sweep_report(folder: str | Path) -> Path:
             f"{manifest.get('replications')} replications = {manifest.get('runs')} runs; {len(ok)} ok, {len(failed)} failed."
         )
 
-    return build_atomically(folder / "report", build)
+    return atomic(folder / "report", build, folder=True) / "index.html"

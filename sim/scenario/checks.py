@@ -6,45 +6,21 @@ so that they are rendered the same way as schema errors.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
-from sim.calendar import Calendar
-from sim.scenario.levers import LEVER_TYPES
-from sim.scenario.schema import LAYERS, PATHS, Scenario
-
-ROLE = {
-    "export_controls": "controller",
-    "alliance": "hub",
-    "regulation": "regulator",
-    "declaration": "issuer",
-    "cocreation": "sponsor",
-}
-
-Loc = tuple[str | int, ...]
-
-
-def _hint(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _unknown(kind: str, name: str, known: list[str]) -> str:
-    return f"unknown {kind} {name!r}{_hint(name, known)}"
+from sim.engine.calendar import Calendar
+from sim.engine.world import LAYERS
+from sim.errors import unknown as _unknown
+from sim.fields import position_problems
+from sim.paths import PATHS
+from sim.powers.lever import Loc, Names
+from sim.powers.registry import LEVER_TYPES, ROLE
+from sim.scenario.schema import ACTION_NAMES, Scenario
 
 
 def _position(loc: Loc, pos: object, norms: list[str]) -> Iterator[tuple[Loc, str]]:
-    if isinstance(pos, list) and len(pos) != len(norms):
-        yield loc, (f"expected {len(norms)} values ({', '.join(norms)}), got {len(pos)}")
-    elif isinstance(pos, dict) and set(pos) != set(norms):
-        missing = [n for n in norms if n not in pos]
-        extra = [k for k in pos if k not in norms]
-        msg = []
-        if missing:
-            msg.append(f"missing {', '.join(missing)}")
-        if extra:
-            msg.append(f"unknown dimension {', '.join(map(repr, extra))}")
-        yield loc, f"expected one value per norm dimension ({', '.join(norms)}): " + "; ".join(msg)
+    for msg in position_problems(pos, norms):
+        yield loc, msg
 
 
 def _dup(names: list[str]) -> list[int]:
@@ -57,7 +33,7 @@ def _dup(names: list[str]) -> list[int]:
     return dups
 
 
-def check(sc: Scenario, known_actions: tuple[str, ...] = PATHS) -> list[tuple[Loc, str]]:
+def check(sc: Scenario, known_actions: tuple[str, ...] = ACTION_NAMES) -> list[tuple[Loc, str]]:
     return list(_check(sc, known_actions))
 
 
@@ -172,35 +148,16 @@ def _check(sc: Scenario, known_actions: tuple[str, ...]) -> Iterator[tuple[Loc, 
         if forum is not None and forum not in forums:
             yield ("events", i, "forum"), _unknown("forum", forum, forums)
 
+    names = Names(states, forums, norms)
     for i, lv in enumerate(sc.levers):
-        role = ROLE[lv.type]
-        actor = getattr(lv, role)
-        if actor not in states:
-            yield ("levers", i, role), _unknown("state", actor, states)
-        for key in ("targets", "partners"):
-            for j, other in enumerate(getattr(lv, key, [])):
-                if other not in states:
-                    yield ("levers", i, key, j), _unknown("state", other, states)
-                elif other == actor:
-                    yield ("levers", i, key, j), f"the {role} cannot be one of its own {key}"
+        for loc, msg in lv.check(names):
+            yield ("levers", i, *loc), msg
         if lv.date is not None:
             yield from dated(("levers", i, "date"), lv.date)
-        if lv.type == "regulation":
-            for j, dim in enumerate(lv.scope):
-                if dim not in norms:
-                    yield ("levers", i, "scope", j), _unknown("norm dimension", dim, norms)
-        if lv.type == "declaration" and lv.content is not None:
-            yield from _position(("levers", i, "content"), lv.content, norms)
-        if lv.type == "cocreation" and lv.forum is not None and lv.forum not in forums:
-            yield ("levers", i, "forum"), _unknown("forum", lv.forum, forums)
-        if lv.type == "alliance" and not lv.partners and not lv.open_call:
-            yield ("levers", i), "an alliance needs partners or open_call: true"
 
     for i, s in enumerate(sc.states):
         for j, a in enumerate(s.actions or []):
-            if a in LEVER_TYPES and not any(
-                lv.type == a and getattr(lv, ROLE[a]) == s.name for lv in sc.levers
-            ):
+            if a in LEVER_TYPES and not any(lv.type == a and lv.actor == s.name for lv in sc.levers):
                 yield (
                     ("states", i, "actions", j),
                     (

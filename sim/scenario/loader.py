@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import json
 import typing
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sim.errors import Problem, ScenarioError, fmt_location
-from sim.scenario import checks
-from sim.scenario.schema import PATHS, Scenario
+from sim.scenario.checks import check
+from sim.scenario.schema import Scenario
 
 PACKAGED = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -109,9 +110,12 @@ def read_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
     return merge(base, data)
 
 
-# ----------------------------------------------------------------------------- --set overrides
-def apply_set(raw: dict, assignment: str) -> None:
-    """Apply `key.path=value` to the raw scenario; list items are addressed by name or index."""
+# ----------------------------------------------------------------------------- overrides
+Overrides = Mapping[str, Any] | Iterable[tuple[str, Any]]
+
+
+def parse_assignment(assignment: str) -> tuple[str, Any]:
+    """`key.path=value` (the value read as YAML) -> (key path, value)."""
     if "=" not in assignment:
         raise ScenarioError([Problem("--set", assignment, "expected key.path=value")])
     key, _, text = assignment.partition("=")
@@ -119,9 +123,14 @@ def apply_set(raw: dict, assignment: str) -> None:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         value = text
+    return key.strip(), value
+
+
+def set_value(raw: dict, key: str, value: Any) -> None:
+    """Set one scenario value by its key path; list items are addressed by name or index."""
     parts = [p for p in key.strip().split(".") if p]
     if not parts:
-        raise ScenarioError([Problem("--set", assignment, "empty key path")])
+        raise ScenarioError([Problem("--set", f"{key}={value}", "empty key path")])
     node: Any = raw
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
@@ -131,7 +140,7 @@ def apply_set(raw: dict, assignment: str) -> None:
             if idx is None and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
                 idx = int(part)
             if idx is None:
-                names = [x.get("name") for x in node if isinstance(x, dict) and "name" in x]
+                names = [str(x["name"]) for x in node if isinstance(x, dict) and "name" in x]
                 hint = difflib.get_close_matches(part, names, n=1)
                 extra = f" (did you mean {hint[0]!r}?)" if hint else ""
                 raise ScenarioError([Problem("--set", where, f"no item named {part!r}{extra}")])
@@ -146,6 +155,19 @@ def apply_set(raw: dict, assignment: str) -> None:
                 node = node.setdefault(part, {})
         else:
             raise ScenarioError([Problem("--set", where, "cannot descend into a single value")])
+
+
+def apply_overrides(raw: dict, overrides: Overrides) -> None:
+    """Apply (key path, value) pairs, in order, to a raw scenario (in place). This is the one
+    way scenario values are changed: `--set`, sweeps, claims, `RuleMakingModel(**params)`."""
+    items = overrides.items() if isinstance(overrides, Mapping) else overrides
+    for key, value in items:
+        set_value(raw, key, value)
+
+
+def apply_set(raw: dict, assignment: str) -> None:
+    """Apply one `key.path=value` assignment (as `sim run --set` does)."""
+    apply_overrides(raw, [parse_assignment(assignment)])
 
 
 # ----------------------------------------------------------------------------- validation
@@ -195,7 +217,7 @@ def _unwrap(tp: Any, part: Any) -> Any:
     return None
 
 
-def _message(err: dict) -> str:
+def _message(err: Any) -> str:
     kind, msg, got = err["type"], err["msg"], err.get("input")
     if kind == "missing":
         return "required key is missing"
@@ -233,7 +255,7 @@ def validate(raw: dict, source: str) -> Scenario:
     # top-level keys starting with "x-" hold YAML anchors for reuse (as in docker compose)
     raw = {k: v for k, v in raw.items() if not str(k).startswith("x-")}
     sc = model_from(Scenario, raw, source)
-    found = checks.check(sc, known_actions())
+    found = check(sc)
     if found:
         raise ScenarioError([Problem(source, fmt_location(loc, raw), msg) for loc, msg in found])
     if not sc.name:
@@ -241,23 +263,63 @@ def validate(raw: dict, source: str) -> Scenario:
     return sc
 
 
-def known_actions() -> tuple[str, ...]:
-    from sim.actions import ACTIONS
-
-    return tuple(ACTIONS) if ACTIONS else PATHS
-
-
-def load_scenario(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
-    """Read, merge, override and validate a scenario; raise `ScenarioError` on any problem."""
+def scenario_source(path: str | Path | None = None) -> str:
+    """The file a scenario argument names: a path, a shipped scenario's name (`no_synergy`),
+    or None for the packaged baseline."""
     source = str(path) if path is not None else str(packaged_scenario())
     if not Path(source).exists() and packaged_scenario(source).exists():
         source = str(packaged_scenario(source))  # a shipped scenario by name: `sim run no_synergy`
+    return source
+
+
+def read_scenario(source: str) -> dict:
+    """The raw scenario of a file, merged with what it extends, named after the file if unnamed."""
     raw = read_raw(source)
     if "name" not in raw:
         raw["name"] = Path(source).stem
-    for assignment in overrides:
-        apply_set(raw, assignment)
-    return validate(raw, source)
+    return raw
+
+
+def finish(
+    raw: dict, source: str, overrides: Overrides = (), steps: int | None = None, seed: int | None = None
+) -> Scenario:
+    """Apply overrides to a raw scenario (in place) and validate it; then set the run length
+    and the seed. A shorter run is not an error: what is dated after its end never fires."""
+    apply_overrides(raw, overrides)
+    return with_overrides(validate(raw, source), (), steps, seed)
+
+
+def load_scenario(
+    path: str | Path | None = None,
+    overrides: Overrides | Iterable[str] = (),
+    steps: int | None = None,
+    seed: int | None = None,
+) -> Scenario:
+    """Read, merge, override and validate a scenario; raise `ScenarioError` on any problem.
+    `overrides`: (key path, value) pairs or a mapping, or `key.path=value` strings."""
+    source = scenario_source(path)
+    pairs = [parse_assignment(o) if isinstance(o, str) else o for o in _items(overrides)]
+    return finish(read_scenario(source), source, pairs, steps, seed)
+
+
+def _items(overrides: Overrides | Iterable[str]) -> Iterable[Any]:
+    return overrides.items() if isinstance(overrides, Mapping) else overrides
+
+
+def with_overrides(
+    sc: Scenario, overrides: Overrides = (), steps: int | None = None, seed: int | None = None
+) -> Scenario:
+    """A scenario object with overrides (validated again), run length and seed applied."""
+    if overrides:
+        sc = finish(sc.model_dump(mode="json"), sc.name or "scenario", overrides)
+    update: dict[str, Any] = {}
+    if steps is not None:
+        update.update(steps=steps, end_year=None)
+    if seed is not None:
+        update["seed"] = seed
+    if update:
+        sc = sc.model_copy(update={"model": sc.model.model_copy(update=update)})
+    return sc
 
 
 # ----------------------------------------------------------------------------- resolved form

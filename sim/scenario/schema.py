@@ -7,16 +7,30 @@ out-of-range number is caught before a run starts. Cross-references between sect
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from sim.scenario.levers import LEVER_TYPES, Lever, StackSettings, StateStack
-from sim.scenario.schema_types import Date, Name, NonNeg, Position, Positive, Rate, Strict, Unit
+from sim.fields import Date, Name, NonNeg, Position, Positive, Rate, Strict, Unit
+from sim.forums import FrameworkParams, MembershipParams
+from sim.growth import GrowthSettings
+from sim.influence import InfluenceParams
+from sim.paths import PATHS
+from sim.paths.discourse import DiscourseParams
+from sim.paths.institutional import InstitutionalParams
+from sim.paths.practice import PracticeParams
+from sim.policies import FixedPolicy, Policy, PolicySettings
+from sim.powers.lever import LeverSpec
+from sim.powers.registry import LEVER_TYPES, LEVERS
+from sim.powers.stack import StackSettings, StateStack
 
-PATHS: tuple[str, ...] = ("institutional", "discourse", "practice")
-LAYERS: tuple[str, ...] = ("base", "technical", "application")
 ACTION_NAMES: tuple[str, ...] = PATHS + LEVER_TYPES
+
+# a scenario's `levers:` entry: one of the lever types of the table, told apart by `type`
+if TYPE_CHECKING:
+    Lever = LeverSpec
+else:
+    Lever = Annotated[Union[tuple(t.spec for t in LEVERS.values())], Field(discriminator="type")]  # noqa: UP007
 
 
 # ----------------------------------------------------------------------------- model settings
@@ -44,81 +58,13 @@ class Norm(Strict):
     description: str = ""
 
 
-# ----------------------------------------------------------------------------- path parameters
-class InstitutionalParams(Strict):
-    engagement_rate: Unit = 0.3
-    engagement_decay: Unit = 0.05
-    consensus_rate: Unit = 0.05
-    baseline_engagement: Unit = 0.1
-    presidency_preference: NonNeg = 1.0
-    brokerage_rate: Unit = 0.1
-    broker_credit: NonNeg = 1.0
-
-
-class DiscourseParams(Strict):
-    draft_rate: Unit = 0.1
-    presidency_multiplier: Annotated[float, Field(ge=1.0, le=20.0)] = 2.0
-    distance_penalty: NonNeg = 1.0
-    framing_penalty: dict[str, NonNeg] = Field(default_factory=lambda: {"security": 2.0, "rights": 0.5})
-
-
-class PracticeParams(Strict):
-    share_rate: Unit = 0.05
-    soft_fit: NonNeg = 1.0
-    capacity_building: Unit = 0.02
-    openness_relax: Unit = 0.02
-    partner_tie: Unit = 1.0
-    region_tie: Unit = 0.5
-    comember_tie: Unit = 0.25
-
-
+# ----------------------------------------------------------------------------- mechanism parameters
 class PathParams(Strict):
+    """`paths`: each path's parameters live in its own module."""
+
     institutional: InstitutionalParams = InstitutionalParams()
     discourse: DiscourseParams = DiscourseParams()
     practice: PracticeParams = PracticeParams()
-
-
-class InfluenceParams(Strict):
-    decay: Unit = 0.05
-    clout: Annotated[float, Field(ge=0.0, le=2.0)] = 0.5
-    reputation_weight: NonNeg = 0.01
-    reputation_memory: Unit = 0.1
-    follow_threshold: NonNeg = 0.01
-    anchoring: Unit = 0.02
-
-
-class MembershipParams(Strict):
-    join_threshold: Unit = 0.8
-    join_rate: Unit = 0.05
-
-
-class FrameworkParams(Strict):
-    join_rate: Unit = 0.1
-    join_threshold: Unit = 0.7
-    weight_gain: NonNeg = 0.5
-    founder_credit: NonNeg = 0.05
-
-
-# ----------------------------------------------------------------------------- policies
-class FixedPolicy(Strict):
-    kind: Literal["fixed"]
-    mix: dict[str, NonNeg]
-
-
-class LearningPolicy(Strict):
-    kind: Literal["learning"]
-    temperature: Positive = 1.0
-    learning_rate: Unit = 0.1
-    forgetting: Unit = 0.1
-    initial: dict[str, NonNeg] | None = None
-
-
-class BestResponsePolicy(Strict):
-    kind: Literal["best_response"]
-    noise: NonNeg = 0.1
-
-
-Policy = Annotated[FixedPolicy | LearningPolicy | BestResponsePolicy, Field(discriminator="kind")]
 
 
 # ----------------------------------------------------------------------------- agents
@@ -247,6 +193,8 @@ class Scenario(Strict):
     influence: InfluenceParams = InfluenceParams()
     membership: MembershipParams = MembershipParams()
     framework_settings: FrameworkParams = FrameworkParams()
+    growth_settings: GrowthSettings = GrowthSettings()
+    policy_settings: PolicySettings = PolicySettings()
     states: list[State] = Field(min_length=2)
     forums: list[Forum] = Field(default_factory=list)
     frameworks: list[Framework] = Field(default_factory=list)

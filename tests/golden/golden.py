@@ -64,11 +64,11 @@ def table_digest(df: pd.DataFrame) -> str:
 
 
 def run_digests() -> dict[str, dict[str, str]]:
-    from sim.runner import RunConfig, run_one
+    from sim.runner import RunTask, run_one
 
     out = {}
     for label, scenario, seed, steps in RUNS:
-        res = run_one(RunConfig(scenario, seed, steps))
+        res = run_one(RunTask(scenario, seed, steps))
         out[label] = {name: table_digest(df) for name, df in sorted(res.tables.items())}
     return out
 

@@ -1,4 +1,5 @@
-"""Field types shared by the scenario schema: ranges and dates with readable errors."""
+"""Field types shared by every schema (scenario, mechanisms, levers, experiments): ranges and
+dates with readable errors, and the strict base of every section."""
 
 from __future__ import annotations
 
@@ -49,3 +50,19 @@ class Strict(BaseModel):
     """A scenario section: unknown keys are errors, defaults are validated too."""
 
     model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def position_problems(pos: object, norms: list[str]) -> list[str]:
+    """What is wrong with a position given as a list or mapping over these norm dimensions."""
+    if isinstance(pos, list) and len(pos) != len(norms):
+        return [f"expected {len(norms)} values ({', '.join(norms)}), got {len(pos)}"]
+    if isinstance(pos, dict) and set(pos) != set(norms):
+        missing = [n for n in norms if n not in pos]
+        extra = [k for k in pos if k not in norms]
+        msg = []
+        if missing:
+            msg.append(f"missing {', '.join(missing)}")
+        if extra:
+            msg.append(f"unknown dimension {', '.join(map(repr, extra))}")
+        return [f"expected one value per norm dimension ({', '.join(norms)}): " + "; ".join(msg)]
+    return []

@@ -1,38 +1,32 @@
 """Mesa agents: the readable face of the model.
 
-The numbers live in the model's `World` arrays (so that mechanisms can act on every state
-at once); a `StateAgent` or `ForumAgent` is a named view onto its row of those arrays.
+The numbers live in the world's arrays (so that mechanisms can act on every state at once);
+a `StateAgent` or `ForumAgent` is a named view onto its row of those arrays.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import mesa
 import numpy as np
 
-if TYPE_CHECKING:
-    from sim.model import RuleMakingModel
+from sim.engine.world import CAPACITIES, RESOURCES, World
 
 
 class _View(mesa.Agent):
-    """A Mesa agent that is row `index` of the model's arrays."""
+    """A Mesa agent that is row `index` of the world's arrays."""
 
-    def __init__(self, model: RuleMakingModel, index: int, name: str) -> None:
+    def __init__(self, model: mesa.Model, world: World, index: int, name: str) -> None:
         super().__init__(model)
+        self.world = world
         self.index = index
         self.name = name
-
-    @property
-    def world(self):
-        return self.model.world
 
 
 class StateAgent(_View):
     """A country (or the EU) choosing among the paths and powers each step."""
 
-    def __init__(self, model: RuleMakingModel, index: int) -> None:
-        super().__init__(model, index, model.world.names[index])
+    def __init__(self, model: mesa.Model, world: World, index: int) -> None:
+        super().__init__(model, world, index, world.names[index])
 
     @property
     def tier(self) -> int:
@@ -52,13 +46,11 @@ class StateAgent(_View):
 
     @property
     def resources(self) -> dict[str, float]:
-        return dict(zip(("compute", "data", "algorithms"), self.world.res[self.index].tolist(), strict=True))
+        return dict(zip(RESOURCES, self.world.res[self.index].tolist(), strict=True))
 
     @property
     def capacities(self) -> dict[str, float]:
-        return dict(
-            zip(("standards", "regulatory", "discourse"), self.world.cap[self.index].tolist(), strict=True)
-        )
+        return dict(zip(CAPACITIES, self.world.cap[self.index].tolist(), strict=True))
 
     @property
     def market(self) -> float:
@@ -81,8 +73,8 @@ class StateAgent(_View):
 class ForumAgent(_View):
     """A forum (G7, G20, OECD, UN, ...) whose text is its adopted principles."""
 
-    def __init__(self, model: RuleMakingModel, index: int) -> None:
-        super().__init__(model, index, model.world.forum_names[index])
+    def __init__(self, model: mesa.Model, world: World, index: int) -> None:
+        super().__init__(model, world, index, world.forum_names[index])
 
     @property
     def text(self) -> dict[str, float]:

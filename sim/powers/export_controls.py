@@ -12,48 +12,72 @@ H800s; Hunyuan at about a tenth of Llama 3.1's compute). While it bites:
 - the controller's offer to the target is cut (access 1 - s in the stack), so the target
   substitutes away from it;
 - pressure builds the target's pending efficiency innovation, E += efficiency * s /
-  steps_per_year, realised over about a year (each step E / steps_per_year of it raises
-  effective compute): a level gain of efficiency * integral of s, arriving after the cut, so
-  the gap widens first and narrows later;
+  steps_per_year, realised over `growth_settings.efficiency_lag` years (`sim.growth`): a
+  level gain of efficiency * integral of s, arriving after the cut, so the gap widens first
+  and narrows later;
 - the controller forgoes revenue, coercion_cost = s * dependence * target market *
   revenue_share per year, taken from its market.
-Several controls stack multiplicatively (a second tightening adds to the first).
+Several controls stack multiplicatively (a second tightening adds to the first). Chosen as
+an action, the control is imposed or renewed at full severity.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
+from pydantic import AfterValidator, Field
 
-from sim.powers.base import LeverRuntime
+from sim.engine.types import Array
+from sim.fields import Name, Unit
+from sim.powers.lever import Lever, LeverSpec, PowerContext
+from sim.powers.stack import StackInputs
 
-if TYPE_CHECKING:
-    from sim.model import RuleMakingModel
+LAYERS = ("compute", "models", "investment")
 
 
-class ExportControls(LeverRuntime):
-    def setup(self, model: RuleMakingModel) -> None:
-        w = model.world
+def _layers(v: list[str]) -> list[str]:
+    bad = [x for x in v if x not in LAYERS]
+    if bad:
+        raise ValueError(f"expected layers among {', '.join(LAYERS)}, got {bad[0]!r}")
+    return v
+
+
+class ExportControlsSpec(LeverSpec):
+    type: Literal["export_controls"]
+    controller: Name
+    targets: list[Name] = Field(min_length=1)
+    layers: Annotated[list[str], AfterValidator(_layers)] = Field(default_factory=lambda: ["compute"])
+    severity: Unit = 0.5
+    leakage: Unit = 0.1
+    efficiency: Unit = 0.1
+    revenue_share: Unit = 0.2
+    note: str = ""
+
+    role: ClassVar[str] = "controller"
+    state_lists: ClassVar[tuple[str, ...]] = ("targets",)
+
+
+class ExportControls(Lever[ExportControlsSpec]):
+    def setup(self, ctx: PowerContext) -> None:
+        w = ctx.world
         self.c = w.index[self.spec.controller]
         self.t = np.array([w.index[x] for x in self.spec.targets])
         self.cost = 0.0
         self.cost_step = 0.0
         self.shadow = w.res[self.t, 0].copy()  # targets' compute without any control
-        self.shadow_c = float(w.res[self.c, 0])
 
-    def severity(self, model: RuleMakingModel) -> float:
-        if not self.active:
+    def severity(self, ctx: PowerContext) -> float:
+        if self.start is None:
             return 0.0
-        years = (model.steps - self.start) / model.world.calendar.steps_per_year
+        years = (ctx.step - self.start) / ctx.steps_per_year
         return self.spec.severity * float(np.exp(-(self.spec.leakage + self.spec.efficiency) * years))
 
-    def growth(self, model: RuleMakingModel, gf: np.ndarray) -> None:
-        w = model.world
-        spy = w.calendar.steps_per_year
+    def on_growth(self, ctx: PowerContext, gf: Array) -> None:
+        w = ctx.world
+        spy = ctx.steps_per_year
         self.shadow *= w.growth[self.t, 0]
-        self.shadow_c *= w.growth[self.c, 0]
-        s = self.severity(model)
+        s = self.severity(ctx)
         self.cost_step = 0.0
         if s == 0.0:
             return
@@ -69,25 +93,21 @@ class ExportControls(LeverRuntime):
         self.cost += self.cost_step
         w.market[self.c] = max(w.market[self.c] - self.cost_step, 1e-9)
 
-    def stack_access(self, model: RuleMakingModel, access: np.ndarray) -> None:
-        s = self.severity(model)
+    def on_stack(self, ctx: PowerContext, inputs: StackInputs) -> None:
+        s = self.severity(ctx)
         if s > 0.0:
-            access[0, self.t, self.c] *= 1.0 - s
+            inputs.access[0, self.t, self.c] *= 1.0 - s
             if "models" in self.spec.layers:
-                access[1, self.t, self.c] *= 1.0 - s
+                inputs.access[1, self.t, self.c] *= 1.0 - s
 
-    def metrics(self, model: RuleMakingModel) -> dict[str, float]:
-        w = model.world
+    def outputs(self, ctx: PowerContext) -> dict[str, float]:
+        w = ctx.world
         comp = w.res[:, 0]
         return {
-            "severity": self.severity(model),
+            "severity": self.severity(ctx),
             "coercion_cost": self.cost_step,
             "coercion_cost_total": self.cost,
             "compute_gap": float(1.0 - comp[self.t].mean() / comp[self.c]),
             "target_growth_gap": float(1.0 - comp[self.t].sum() / self.shadow.sum()),
             "target_dependence_on_controller": float(w.dependence[0, self.t, self.c].mean()),
         }
-
-    def act(self, model: RuleMakingModel) -> None:
-        """As an action: impose or renew the control at full severity."""
-        self.start_now(model)

@@ -1,70 +1,78 @@
 """Convex pulls: how forum texts and state positions move within a step, and who moved them.
 
 Every mechanism adds *pull coefficients* toward a target (a state's position, a linked
-forum's text, a state's home position). At the end of the step each text or position
-moves by a saturating convex combination
+forum's text, a state's home position) on a named *channel*. At the end of the step each
+text or position moves by a saturating convex combination
 
     x' = x + g(T) * (sum_k c_k * target_k - T * x),   T = sum_k c_k,   g(T) = (1 - e^-T) / T,
 
 so values stay in [0, 1] whatever the number of pulls, and the movement caused by source
 k is exactly g(T) * c_k * |target_k - x| (toward target_k). That movement, weighted by the
 target state's size, or for a forum text by the forum's weight times the total size of the
-members the text binds, is the influence credited to k (MODEL.md s.6).
+members the text binds, is credited to k in the gain column its channel names (MODEL.md
+s.6). The engine knows no mechanism: channels and their credit columns are declared by the
+mechanisms that use them and handed over by the model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 
-from sim.world import World
+from sim.engine.geometry import cross_distance, distance
+from sim.engine.types import Array, IntArray
+from sim.engine.world import World
 
 
-def _g(total: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class Channel:
+    """A named kind of pull. Its movement is credited to gain column `credit` (None: to
+    nobody); `tracked` position channels also accumulate, per target and source, the pull
+    taken (`World.received`, from which followers are read)."""
+
+    name: str
+    credit: int | None
+    tracked: bool = False
+
+
+def _g(total: Array) -> Array:
     out = np.zeros_like(total)
     nz = total > 1e-12
     out[nz] = -np.expm1(-total[nz]) / total[nz]
     return out
 
 
-def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Normalised Euclidean distance in the norm space, row by row: 0 (same) .. 1 (opposite
-    corners). `a` and `b` have the same shape [..., D]."""
-    diff = a - b
-    return np.sqrt(np.einsum("...d,...d->...", diff, diff) / a.shape[-1])
-
-
-def cross_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """[n, m] normalised distances between every row of `a` [n, D] and of `b` [m, D].
-
-    Uses |x - y|^2 = |x|^2 + |y|^2 - 2 x.y (one matrix product instead of an n*m*D array)."""
-    sq = np.einsum("nd,nd->n", a, a)[:, None] + np.einsum("md,md->m", b, b)[None, :] - 2.0 * (a @ b.T)
-    np.maximum(sq, 0.0, out=sq)
-    sq /= a.shape[-1]
-    return np.sqrt(sq, out=sq)
-
-
 class Pulls:
-    """Per-step accumulator of pull coefficients, by credit channel.
+    """Per-step accumulator of pull coefficients, by channel.
 
     Forum-text pulls are [F, N] matrices per channel (small). Position pulls are blocks
     (channel, sources, coef[N targets, S sources]) so that a step costs O(N * actors), not
-    O(N^2)."""
+    O(N^2). Link pulls draw linked forums' texts together (brokerage) and are credited to
+    the brokers, in column `link.credit`, scaled by `link_scale`."""
 
     def __init__(
-        self, world: World, text_channels: dict[str, str | None], pos_channels: dict[str, str | None]
-    ):
+        self,
+        world: World,
+        text_channels: Sequence[Channel],
+        pos_channels: Sequence[Channel],
+        link: Channel,
+        link_scale: float = 1.0,
+    ) -> None:
         n, f = world.N, world.F
         self.world = world
-        # channel name -> the gain channel (action) its movement is credited to (None: nobody)
-        self.text_credit = text_channels
-        self.pos_credit = pos_channels
-        self.text = {c: np.zeros((f, n)) for c in text_channels}
-        self.blocks: list[tuple[str, np.ndarray, np.ndarray]] = []
+        self.text_channels = {c.name: c for c in text_channels}
+        self.pos_channels = {c.name: c for c in pos_channels}
+        self.link_channel = link
+        self.link_scale = link_scale
+        self.text = {c: np.zeros((f, n)) for c in self.text_channels}
+        self.blocks: list[tuple[Channel, IntArray, Array]] = []
         self.link = np.zeros(len(world.link_a))
         self.link_brokers = np.zeros((len(world.link_a), n))
         self.anchor = np.zeros(n)
-        self.targets: list[tuple[np.ndarray, np.ndarray, int | None, str | None]] = []
-        self.used_text: set[str] = set()
+        self.targets: list[tuple[Array, Array, int | None, int | None]] = []
+        self.used_text: list[str] = []
 
     def reset(self) -> None:
         for c in self.used_text:
@@ -76,39 +84,45 @@ class Pulls:
         self.anchor.fill(0.0)
         self.targets.clear()
 
-    def add_text(self, channel: str, forums: np.ndarray, states: np.ndarray, coef: np.ndarray) -> None:
+    def _use(self, channel: str) -> None:
+        if channel not in self.used_text:
+            self.used_text.append(channel)
+
+    def add_text(self, channel: str, forums: IntArray, states: IntArray, coef: Array) -> None:
         """Add coef[k] at (forums[k], states[k]); the pairs must be distinct."""
         self.text[channel][forums, states] += coef
-        self.used_text.add(channel)
+        self._use(channel)
 
-    def text_matrix(self, channel: str) -> np.ndarray:
+    def text_matrix(self, channel: str) -> Array:
         """Writable [forum, source state] coefficient matrix of a text channel."""
-        self.used_text.add(channel)
+        self._use(channel)
         return self.text[channel]
 
-    def add_pos(self, channel: str, sources: np.ndarray, coef: np.ndarray) -> None:
+    def add_pos(self, channel: str, sources: IntArray, coef: Array) -> None:
         """Pull every state j toward the positions of `sources` with coef[j, s]."""
-        if channel not in self.pos_credit:
+        if channel not in self.pos_channels:
             raise KeyError(f"unknown position channel {channel!r}")
-        self.blocks.append((channel, sources, coef))
+        self.blocks.append((self.pos_channels[channel], sources, coef))
+
+    def add_link(self, coef: Array, brokers: IntArray, contrib: Array) -> None:
+        """Pull each linked forum pair together with coef[link]; contrib[link, broker] is each
+        broker's part in it (the credit is shared in proportion)."""
+        self.link += coef
+        self.link_brokers[:, brokers] += contrib
+
+    def add_anchor(self, rate: float) -> None:
+        """Pull every state's position back toward its home position."""
+        self.anchor += rate
 
     def add_target(
-        self, coef: np.ndarray, target: np.ndarray, source: int | None = None, channel: str | None = None
+        self, coef: Array, target: Array, source: int | None = None, credit: int | None = None
     ) -> None:
         """Pull every state j's position toward target[j] (a point, not another state) with
-        coef[j]; the movement is credited to state `source` under gain `channel`."""
-        self.targets.append((coef, np.clip(target, 0.0, 1.0), source, channel))
+        coef[j]; the movement is credited to state `source` in gain column `credit`."""
+        self.targets.append((coef, np.clip(target, 0.0, 1.0), source, credit))
 
     # ------------------------------------------------------------------ resolution
-    def resolve(
-        self,
-        gains: np.ndarray,
-        gain_col: dict[str, int],
-        size: np.ndarray,
-        text_value: np.ndarray,
-        dist_tp: np.ndarray,
-        broker_credit: float = 1.0,
-    ) -> None:
+    def resolve(self, gains: Array, size: Array, text_value: Array, dist_tp: Array) -> None:
         """Move texts and positions; credit each source with the movement it caused.
 
         `size[j]`: value of moving state j's position; `text_value[f]`: value of moving
@@ -119,7 +133,9 @@ class Pulls:
         # ---- forum texts
         new_text = text
         if self.used_text or self.link.any():
-            ct = sum(self.text[c] for c in self.used_text) if self.used_text else np.zeros((w.F, w.N))
+            ct: Array = np.zeros((w.F, w.N))
+            if self.used_text:
+                ct = sum((self.text[c] for c in self.used_text[1:]), start=self.text[self.used_text[0]])
             t_total = ct.sum(axis=1)
             target = ct @ pos
             has_link = bool(self.link.any())
@@ -133,9 +149,10 @@ class Pulls:
             new_text = text + g[:, None] * (target - t_total[:, None] * text)
             moved = (g * text_value)[:, None] * dist_tp
             for c in self.used_text:
-                if self.text_credit[c] is not None:
-                    gains[:, gain_col[self.text_credit[c]]] += np.einsum("fn,fn->n", moved, self.text[c])
-            if has_link:
+                col = self.text_channels[c].credit
+                if col is not None:
+                    gains[:, col] += np.einsum("fn,fn->n", moved, self.text[c])
+            if has_link and self.link_channel.credit is not None:
                 d_link = distance(text[w.link_a], text[w.link_b])
                 mov = (
                     self.link
@@ -143,7 +160,7 @@ class Pulls:
                     * (g[w.link_a] * text_value[w.link_a] + g[w.link_b] * text_value[w.link_b])
                 )
                 share = self.link_brokers / np.maximum(self.link_brokers.sum(axis=1, keepdims=True), 1e-12)
-                gains[:, gain_col["institutional"]] += broker_credit * (mov @ share)
+                gains[:, self.link_channel.credit] += self.link_scale * (mov @ share)
         # ---- state positions
         p_total = self.anchor.copy()
         target = self.anchor[:, None] * w.home
@@ -159,14 +176,14 @@ class Pulls:
             new_pos = pos + g[:, None] * (target - p_total[:, None] * pos)
             for channel, src, coef in self.blocks:
                 part = coef * cross_distance(pos, pos[src]) * g[:, None]
-                if self.pos_credit[channel] is not None:
-                    gains[src, gain_col[self.pos_credit[channel]]] += size @ part
-                if channel == "practice":
+                if channel.credit is not None:
+                    gains[src, channel.credit] += size @ part
+                if channel.tracked:
                     w.received[:, src] += part
-            for coef, tgt, source, channel in self.targets:
-                if source is not None and channel is not None:
-                    moved = g * coef * distance(pos, tgt)
-                    gains[source, gain_col[channel]] += size @ moved
-        w.text = np.clip(new_text, 0.0, 1.0)
-        w.pos = np.clip(new_pos, 0.0, 1.0)
+            for coef, tgt, source, credit in self.targets:
+                if source is not None and credit is not None:
+                    moved_to = g * coef * distance(pos, tgt)
+                    gains[source, credit] += size @ moved_to
+        np.clip(new_text, 0.0, 1.0, out=w.text)
+        np.clip(new_pos, 0.0, 1.0, out=w.pos)
         w.version += 1

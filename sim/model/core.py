@@ -1,0 +1,345 @@
+"""RuleMakingModel: international rule-making competition in AI governance.
+
+The model composes the mechanisms; it holds no equation of its own. One step (a quarter by
+default) follows MODEL.md section 2:
+  1. growth of resources and markets (`sim.growth`; levers slow or speed it);
+  2. scheduled events (`sim.model.timeline`: forums created, presidencies, frameworks, joins,
+     leaves, changes; dated levers), then neglected engagement decays;
+  3. every state chooses an action through its policy (`sim.policies`; simultaneously, from
+     the state at the start of the step, so the outcome does not depend on an activation
+     order);
+  4. the chosen actions add pulls (`sim.paths`, `sim.powers`), forums' consensus drifts
+     (`sim.forums`), the stack's dependence pulls; texts and positions move and each source
+     is credited (`sim.engine.pulls`); frameworks and memberships grow; buyers re-choose
+     their suppliers (`sim.powers.stack`);
+  5. influence is credited and decays (`sim.influence`); policies learn from the gains they
+     realised; outputs are recorded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from sim import forums, growth, influence
+from sim.engine.events import EventLog
+from sim.engine.pulls import Channel, Pulls
+from sim.engine.types import Array, IntArray
+from sim.model.agents import ForumAgent, StateAgent
+from sim.model.build import build_world, stack_data, stack_settings
+from sim.model.recorder import Recorder
+from sim.model.timeline import Timeline
+from sim.paths import discourse, institutional, practice, synergy
+from sim.policies import Policies
+from sim.powers import stack as stack_mod
+from sim.powers.lever import PowerContext
+from sim.powers.registry import Powers
+from sim.powers.stack import Stack
+from sim.scenario.loader import load_scenario, with_overrides
+from sim.scenario.schema import ACTION_NAMES, Scenario
+
+
+class RuleMakingModel(mesa.Model):
+    """Build from a scenario (object or path; None: the packaged baseline) and a seed
+    (None: the scenario's `model.seed`). `steps` overrides the scenario's run length.
+
+    Flat keyword parameters change scenario values, `__` standing for the `.` of a `--set`
+    key path: `RuleMakingModel(seed=1, model__synergy=0.5, influence__decay=0.1)`. This is
+    what `mesa.batch_run` needs (`parameters={"model__synergy": [0, 1], ...}`)."""
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path | None = None,
+        seed: int | None = None,
+        steps: int | None = None,
+        overrides: list[str] | tuple[str, ...] = (),
+        **params: Any,
+    ) -> None:
+        from sim.scenario.loader import parse_assignment
+
+        pairs = [parse_assignment(o) for o in overrides] + [
+            (k.replace("__", "."), v) for k, v in params.items()
+        ]
+        if isinstance(scenario, Scenario):
+            scenario = with_overrides(scenario, pairs, steps)
+        else:
+            scenario = load_scenario(scenario, pairs, steps)
+        self.scenario = sc = scenario
+        self.seed_used = int(sc.model.seed if seed is None else seed)
+        super().__init__(seed=self.seed_used)
+        self.n_steps = sc.n_steps
+        self.actions: tuple[str, ...] = ACTION_NAMES
+        self.world = w = build_world(sc, self.actions)
+        self.gain_col = {a: k for k, a in enumerate(self.actions)}
+        self.gains = np.zeros((w.N, w.A))  # this step's credited gains, by action
+        col = self.gain_col
+        self.pulls = Pulls(
+            w,
+            text_channels=[
+                Channel(discourse.CHANNEL, col[discourse.CREDITED_TO]),
+                Channel(forums.CONSENSUS, None),  # the forums' own consensus is nobody's doing
+            ],
+            pos_channels=[
+                Channel(practice.CHANNEL, col[practice.CREDITED_TO], tracked=True),
+                Channel(stack_mod.CHANNEL, col[stack_mod.CREDITED_TO]),  # dependence: structural power
+            ],
+            link=Channel("brokerage", col[institutional.CREDITED_TO]),
+            link_scale=sc.paths.institutional.broker_credit,
+        )
+        self.coupling = synergy.coupling_matrix(sc.model.coupling)
+        self.syn = np.ones((w.N, 3))
+        self.policies = Policies([s.policy for s in sc.states], self.actions, w.allowed, sc.policy_settings)
+        self.log = EventLog(w.calendar)
+        self.timeline = Timeline(sc, w)
+        settings = stack_settings(sc)
+        self.stack: Stack | None = None
+        if settings is not None:
+            supply0, price, given = stack_data(sc, w)
+            self.stack = Stack(settings, supply0, price, w.res, w.market, w.pos, w.dependence, given)
+        self.ties = practice.Ties(
+            sc.paths.practice,
+            w.partners,
+            w.region,
+            w.region_names,
+            w.members,
+            w.active,
+            w.inclusiveness,
+            w.changes,
+        )
+        # quantities that hold for the whole choice-and-action phase of a step (`_refresh`)
+        self.size = np.zeros(w.N)
+        self.forum_value = np.zeros(w.F)
+        self.clout = np.ones(w.N)
+        self.power_ctx = PowerContext(
+            w, 0, self.rng, self.pulls, self.gains, col, self.log, self.stack, self.size,
+            sc.paths.discourse.framing_penalty,
+        )  # fmt: skip
+        self.powers = Powers(sc.levers, self.power_ctx)
+        self.state_agents = [StateAgent(self, w, i) for i in range(w.N)]
+        self.forum_agents = [ForumAgent(self, w, f) for f in range(w.F)]
+        self.recorder = Recorder(w, self.n_steps, self.stack is not None)
+        self._refresh()
+        self.running = True
+        self._record(0)
+
+    # ------------------------------------------------------------------ helpers
+    def state(self, name: str) -> StateAgent:
+        return self.state_agents[self.world.index[name]]
+
+    def forum(self, name: str) -> ForumAgent:
+        return self.forum_agents[self.world.forum_index[name]]
+
+    def _refresh(self) -> None:
+        """Quantities that hold for the whole choice-and-action phase of a step."""
+        w, sc = self.world, self.scenario
+        self.size[:] = influence.target_size(w.market)
+        self.forum_value[:] = influence.text_value(w.weight, self.size, w.live_members())
+        self.clout[:] = influence.clout(w.res, sc.influence.clout)
+        self._views: dict[str, Any] = {}
+
+    def drafting(self) -> discourse.Drafting:
+        """This step's view for discourse construction."""
+        if "drafting" not in self._views:
+            w = self.world
+            self._views["drafting"] = discourse.Drafting(
+                params=self.scenario.paths.discourse,
+                norms=w.norms,
+                pos=w.pos,
+                text=w.text,
+                live=w.live_members(),
+                algorithms=w.res[:, 2],
+                capacity=w.cap[:, 2],
+                president=w.president[:, self.steps],
+                syn=self.syn[:, discourse.COL],
+                forum_value=self.forum_value,
+                dist=w.dist_text_pos(),
+                pulls=self.pulls,
+            )
+        view: discourse.Drafting = self._views["drafting"]
+        return view
+
+    def participation(self) -> institutional.Participation:
+        """This step's view for institutional participation."""
+        if "participation" not in self._views:
+            w, sc = self.world, self.scenario
+            self._views["participation"] = institutional.Participation(
+                params=sc.paths.institutional,
+                reputation_weight=sc.influence.reputation_weight,
+                members=w.members,
+                active=w.active,
+                live=w.live_members(),
+                engagement=w.engagement,
+                weight=w.weight,
+                text=w.text,
+                link_a=w.link_a,
+                link_b=w.link_b,
+                president=w.president[:, self.steps],
+                forum_value=self.forum_value,
+                syn=self.syn[:, institutional.COL],
+                pulls=self.pulls,
+            )
+        view: institutional.Participation = self._views["participation"]
+        return view
+
+    def sharing(self) -> practice.Sharing:
+        """This step's view for practice sharing."""
+        if "sharing" not in self._views:
+            w = self.world
+            self._views["sharing"] = practice.Sharing(
+                params=self.scenario.paths.practice,
+                ties=self.ties,
+                pos=w.pos,
+                cap=w.cap,
+                soft=w.soft,
+                openness=w.openness,
+                size=self.size,
+                clout=self.clout,
+                syn=self.syn[:, practice.COL],
+                pulls=self.pulls,
+            )
+        view: practice.Sharing = self._views["sharing"]
+        return view
+
+    # ------------------------------------------------------------------ actions
+    def apply(self, action: str, actors: IntArray) -> None:
+        """The `actors` take `action` this step."""
+        if action == institutional.NAME:
+            institutional.apply(self.participation(), actors)
+        elif action == discourse.NAME:
+            discourse.apply(self.drafting(), actors)
+        elif action == practice.NAME:
+            practice.apply(self.sharing(), actors)
+        else:
+            for i in actors:
+                self.powers.act(action, int(i))
+
+    def potential(self, action: str, actors: IntArray) -> Array:
+        """Expected gain of `action` for each of `actors` now (what best response weighs)."""
+        if action == institutional.NAME:
+            return institutional.potential(self.participation(), actors)
+        if action == discourse.NAME:
+            return discourse.potential(self.drafting(), actors)
+        if action == practice.NAME:
+            return practice.potential(self.sharing(), actors)
+        # a technology power: what it has recently earned the state
+        return self.policies.expected[actors, self.gain_col[action]]
+
+    def potentials(self, actors: IntArray) -> Array:
+        """[len(actors), A] expected gains of every action."""
+        return np.column_stack([self.potential(name, actors) for name in self.actions])
+
+    # ------------------------------------------------------------------ the step
+    def step(self) -> None:
+        w, sc, k = self.world, self.scenario, self.steps
+        self.power_ctx.step = k
+        # 1. growth (levers may slow or speed it)
+        gf = growth.factors(w.growth, w.efficiency, w.calendar.steps_per_year, sc.growth_settings)
+        self.powers.on_growth(gf)
+        growth.grow(w.res, w.market, gf)
+        # 2. scheduled events
+        self.timeline.fire(k, w, self.log, self.stack)
+        self.powers.fire()
+        institutional.decay_engagement(w.engagement, sc.paths.institutional)
+        self._refresh()
+        # 3. choices
+        self.syn[:] = synergy.multipliers(w.use, self.coupling, sc.model.synergy)
+        w.action[:] = self.policies.choose(self.rng, w.activity, self.potentials)
+        # 4. effects
+        self.pulls.reset()
+        self.gains.fill(0.0)
+        for a, name in enumerate(self.actions):
+            actors = np.flatnonzero(w.action == a)
+            if actors.size:
+                self.apply(name, actors)
+        self.powers.on_effects()
+        p_inst = sc.paths.institutional
+        forums.consensus(
+            self.pulls,
+            w.live_members(),
+            w.engagement,
+            self.clout,
+            p_inst.consensus_rate,
+            p_inst.baseline_engagement,
+        )
+        if self.stack is not None:
+            self.stack.add_pulls(self.pulls)
+        self.pulls.add_anchor(sc.influence.anchoring)
+        self.pulls.resolve(self.gains, self.size, self.forum_value, w.dist_text_pos())
+        self.powers.on_moved()
+        practice.relax_openness(w.openness, w.openness0, sc.paths.practice)
+        forums.framework_step(
+            w, sc.framework_settings, p_inst.baseline_engagement, self.size, self.gains,
+            self.gain_col[institutional.CREDITED_TO], self.rng, self.log, k,
+        )  # fmt: skip
+        forums.membership_step(w, sc.membership, self.rng, self.log, k)
+        if self.stack is not None:
+            self.powers.on_stack()
+            self.stack.step()
+        synergy.record_use(w.use, w.action, sc.model.memory)
+        # 5. influence and learning
+        total = influence.update(
+            w.influence, w.reputation, self.gains, w.live_members(), w.weight, w.engagement, sc.influence
+        )
+        self.policies.learn(w.action, self.gains, total)
+        self._record(k)
+        if k >= self.n_steps:
+            self.running = False
+
+    def _record(self, k: int) -> None:
+        self.recorder.record(
+            k, influence.followers(self.world.received, self.scenario.influence.follow_threshold)
+        )
+        self.powers.record()
+
+    def run(self) -> RuleMakingModel:
+        while self.running:
+            self.step()
+        return self
+
+    @property
+    def datacollector(self) -> RecorderView:
+        """A read-only, Mesa DataCollector-shaped view of the recorded outputs (for
+        `mesa.batch_run`): model_vars per step, and per-state records."""
+        return RecorderView(self)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        out = self.recorder.tables(self.log, self.scenario.influence.follow_threshold)
+        out["powers"] = self.powers.table()
+        return out
+
+
+class RecorderView:
+    """What `mesa.batch_run` reads from a DataCollector, built from the recorder."""
+
+    agent_reporters = ("influence", "influence_share", "punching_ratio")  # names, as batch_run reads them
+
+    def __init__(self, model: RuleMakingModel) -> None:
+        rec, w = model.recorder, model.world
+        derived = rec.derived()
+        align = rec.alignment()
+        with np.errstate(all="ignore"):
+            index = np.nanmean(align, axis=1) if align.shape[1] else np.full(rec.n, np.nan)
+        self.model_vars: dict[str, list[float]] = {
+            "alignment_index": index.tolist(),
+            "influence_hhi": influence.herfindahl(derived["influence_share"]).tolist(),
+        }
+        for i, name in enumerate(w.names):
+            self.model_vars[f"influence_share[{name}]"] = derived["influence_share"][:, i].tolist()
+        ids = [a.unique_id for a in model.state_agents]
+        self._agent_records = {
+            k: [
+                (
+                    k,
+                    ids[i],
+                    derived["influence"][k, i],
+                    derived["influence_share"][k, i],
+                    derived["punching_ratio"][k, i],
+                )
+                for i in range(w.N)
+            ]
+            for k in range(rec.n)
+        }

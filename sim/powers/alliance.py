@@ -1,0 +1,101 @@
+"""Structural technology power: government-industry alliances (seed 002, section 4.3).
+
+An alliance (Frontier Model Forum, AI Alliance, PGIAI) offers partners compute and API
+access: in the stack the hub gains `offer` in the partners' base (compute) and technical
+(api) utility, and partners' switching away from the hub is slowed by `lock_in`, so their
+dependence on the hub rises and, through the dependence pull, their governance positions
+drift toward the hub's (the centre-periphery structure). With `open_call`, any state may
+join each step with probability join_rate * legitimacy, legitimacy = the hub's discourse
+capacity * closeness to the hub: an alliance with little discourse behind it attracts
+fewer partners (seed 002: the partnership's inclusive, rights-respecting rhetoric is what
+legitimises it). Chosen as an action, it starts the alliance, or once running, runs a
+recruitment drive at `act_boost` times the join rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from sim.engine.geometry import distance
+from sim.fields import Name, NonNeg, Unit
+from sim.powers.lever import Lever, LeverSpec, Loc, Names, PowerContext
+from sim.powers.stack import LAYER_NAMES, StackInputs
+
+_OFFER: dict[Literal["compute", "api"], float] = {"compute": 0.5, "api": 0.5}
+
+
+class AllianceSpec(LeverSpec):
+    type: Literal["alliance"]
+    hub: Name
+    partners: list[Name] = Field(default_factory=list)
+    open_call: bool = False
+    offer: dict[Literal["compute", "api"], Unit] = Field(default_factory=lambda: dict(_OFFER))
+    lock_in: Unit = 0.3
+    join_rate: Unit = 0.2
+    act_boost: NonNeg = 2.0
+    note: str = ""
+
+    role: ClassVar[str] = "hub"
+    state_lists: ClassVar[tuple[str, ...]] = ("partners",)
+
+    def check(self, names: Names) -> Iterator[tuple[Loc, str]]:
+        yield from super().check(names)
+        if not self.partners and not self.open_call:
+            yield (), "an alliance needs partners or open_call: true"
+
+
+class Alliance(Lever[AllianceSpec]):
+    def setup(self, ctx: PowerContext) -> None:
+        w = ctx.world
+        self.hub = w.index[self.spec.hub]
+        self.members = np.zeros(w.N, dtype=bool)
+        self.listed = np.array([w.index[p] for p in self.spec.partners], dtype=np.int64)
+
+    def on_start(self, ctx: PowerContext) -> None:
+        self.members[self.listed] = True
+        n = int(self.members.sum())
+        ctx.log.add(ctx.step, "alliance", self.spec.hub, "", f"{self.label}: {n} partners")
+
+    def _recruit(self, ctx: PowerContext, boost: float = 1.0) -> None:
+        w = ctx.world
+        legit = w.cap[self.hub, 2] * (1.0 - distance(w.pos, w.pos[self.hub][None, :]))
+        cand = ~self.members
+        cand[self.hub] = False
+        joins = cand & (ctx.rng.random(w.N) < self.spec.join_rate * boost * legit)
+        for i in np.flatnonzero(joins):
+            self.members[i] = True
+            ctx.log.add(ctx.step, "alliance_join", w.names[i], "", self.label)
+
+    def on_effects(self, ctx: PowerContext) -> None:
+        if self.spec.open_call and self.active:
+            self._recruit(ctx)
+
+    def on_stack(self, ctx: PowerContext, inputs: StackInputs) -> None:
+        if not self.active:
+            return
+        p = np.flatnonzero(self.members)
+        weight = inputs.offer_weight
+        inputs.offer[0, p, self.hub] += weight * self.spec.offer.get("compute", 0.0)
+        inputs.offer[1, p, self.hub] += weight * self.spec.offer.get("api", 0.0)
+        inputs.lock[:, p, self.hub] += self.spec.lock_in
+
+    def act(self, ctx: PowerContext) -> None:
+        if self.active:
+            self._recruit(ctx, boost=self.spec.act_boost)
+        else:
+            self.start_now(ctx)
+
+    def outputs(self, ctx: PowerContext) -> dict[str, float]:
+        w = ctx.world
+        p = np.flatnonzero(self.members)
+        out = {"partners": float(p.size)}
+        for li, layer in enumerate(LAYER_NAMES):
+            dep = w.dependence[li, p, self.hub]
+            out[f"partner_dependence_{layer}"] = float(dep.mean()) if p.size else np.nan
+        if p.size:
+            out["partner_closeness_to_hub"] = float(1.0 - distance(w.pos[p], w.pos[self.hub][None, :]).mean())
+        return out

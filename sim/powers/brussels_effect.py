@@ -1,0 +1,132 @@
+"""Institutional technology power: regulation and the Brussels effect (seed 002, 4.4).
+
+From its start a regulation by `regulator` (stringency sigma, `scope`: the regulated norm
+dimensions):
+- de facto: a supplier j whose share of sales in the regulator's market is at least
+  compliance_cost * sigma complies everywhere rather than keep two standards; its position
+  on the scope dimensions is pulled toward the regulator's (defacto_pull * share), credited
+  to the regulator as `regulation` gain;
+- de jure: each other state adopts similar rules with probability per step
+  emulation_rate * world market share of the regulator * own regulatory capacity
+  * exposure * (1 + peer_effect * share of states that adopted), where exposure =
+  max(base_exposure, the state's sales share in the regulator's market). Adopters move
+  their home position `adoption_shift` of the way to the regulator's on the scope dimensions
+  (seed 002: the EU lobbied at least ten Asian states to follow the AI Act); the move,
+  weighted by the adopter's size, is credited to the regulator;
+- the innovation tension: the regulator's compute and algorithm growth is multiplied by
+  1 - innovation_drag * sigma (seed 002, conclusion).
+Chosen as an action, it starts the regulation, or once in force, lobbies: an extra round of
+emulation at `lobby_boost` times the adoption probability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from sim.engine.geometry import distance
+from sim.engine.types import Array
+from sim.errors import unknown
+from sim.fields import Name, NonNeg, Unit
+from sim.powers.lever import Lever, LeverSpec, Loc, Names, PowerContext
+
+NAME = "regulation"
+
+
+class RegulationSpec(LeverSpec):
+    type: Literal["regulation"]
+    regulator: Name
+    stringency: Unit = 0.7
+    compliance_cost: Unit = 0.1
+    scope: list[Name] = Field(default_factory=lambda: ["hardness", "rights"])
+    emulation_rate: Unit = 0.1
+    peer_effect: NonNeg = 1.0
+    base_exposure: Unit = 0.2
+    innovation_drag: Unit = 0.3
+    defacto_pull: Unit = 0.1
+    adoption_shift: Unit = 0.5
+    lobby_boost: NonNeg = 2.0
+    note: str = ""
+
+    role: ClassVar[str] = "regulator"
+
+    def check(self, names: Names) -> Iterator[tuple[Loc, str]]:
+        yield from super().check(names)
+        for j, dim in enumerate(self.scope):
+            if dim not in names.norms:
+                yield ("scope", j), unknown("norm dimension", dim, names.norms)
+
+
+class Regulation(Lever[RegulationSpec]):
+    def setup(self, ctx: PowerContext) -> None:
+        w = ctx.world
+        self.r = w.index[self.spec.regulator]
+        self.dims = np.array([w.norms.index(d) for d in self.spec.scope], dtype=np.int64)
+        self.adopted = np.zeros(w.N, dtype=bool)
+        self.complying = np.zeros(w.N, dtype=bool)
+        self.sales_share = np.zeros(w.N)
+
+    def on_growth(self, ctx: PowerContext, gf: Array) -> None:
+        if self.active:
+            drag = 1.0 - self.spec.innovation_drag * self.spec.stringency
+            for col in (0, 2):
+                gf[self.r, col] = 1.0 + (gf[self.r, col] - 1.0) * drag
+
+    def _sales_share(self, ctx: PowerContext) -> Array:
+        w = ctx.world
+        lw = ctx.stack.layer_weight if ctx.stack is not None else np.full(3, 1 / 3)
+        bought = np.einsum("l,lij->ij", lw, w.dependence) * w.market[:, None]  # [buyer, supplier]
+        total = bought.sum(axis=0)
+        return np.divide(bought[self.r], total, out=np.zeros(w.N), where=total > 0)
+
+    def _regulator_target(self, ctx: PowerContext, of: Array) -> Array:
+        tgt = of.copy()
+        tgt[:, self.dims] = ctx.world.pos[self.r, self.dims]
+        return tgt
+
+    def on_effects(self, ctx: PowerContext, lobby: float = 1.0) -> None:
+        if not self.active:
+            return
+        w, sp = ctx.world, self.spec
+        share = self._sales_share(ctx)
+        share[self.r] = 0.0
+        self.sales_share = share
+        self.complying = share >= sp.compliance_cost * sp.stringency
+        self.complying[self.r] = False
+        coef = np.where(self.complying, sp.defacto_pull * share, 0.0)
+        if coef.any():
+            ctx.pulls.add_target(coef, self._regulator_target(ctx, w.pos), self.r, ctx.credit[NAME])
+        # de jure emulation
+        mshare = w.market[self.r] / w.market.sum()
+        exposure = np.maximum(sp.base_exposure, share)
+        peer = 1.0 + sp.peer_effect * self.adopted.mean()
+        p = lobby * sp.emulation_rate * mshare * w.cap[:, 1] * exposure * peer
+        cand = ~self.adopted
+        cand[self.r] = False
+        new = cand & (ctx.rng.random(w.N) < p)
+        if new.any():
+            for i in np.flatnonzero(new):
+                before = w.home[i].copy()
+                w.home[i, self.dims] += sp.adoption_shift * (w.pos[self.r, self.dims] - w.home[i, self.dims])
+                moved = float(distance(before, w.home[i]))
+                ctx.gains[self.r, ctx.credit[NAME]] += ctx.size[i] * moved
+                ctx.log.add(ctx.step, "adopt", w.names[i], "", f"{self.label} (regulator {sp.regulator})")
+            self.adopted |= new
+
+    def act(self, ctx: PowerContext) -> None:
+        if self.active:
+            self.on_effects(ctx, lobby=self.spec.lobby_boost)  # lobbying: an extra, stronger round
+        else:
+            self.start_now(ctx)
+
+    def outputs(self, ctx: PowerContext) -> dict[str, float]:
+        w = ctx.world
+        sellers = self.sales_share > 0.01
+        return {
+            "adopters": float(self.adopted.sum()),
+            "compliance_share": float(self.complying[sellers].mean()) if sellers.any() else 0.0,
+            "regulator_market_share": float(w.market[self.r] / w.market.sum()),
+        }

@@ -1,0 +1,109 @@
+"""Productive technology power: declarations and initiatives (seed 002, 4.5).
+
+A declaration (the Global AI Governance Initiative 2023, the Shanghai Declaration 2024)
+pulls every other state's position a little toward its content for `duration` steps:
+
+    coef_j = strength * reach * acceptance_j,
+    acceptance_j = exp(-sum_d framing_penalty[d] * |content_d - pos_jd|)   (discourse's penalties),
+
+and developing states feel a second pull, development_bonus * coef_j, on the `development`
+dimension alone, so that on it they move about (1 + development_bonus) times as far:
+broad reach, weak per-state effect, strongest among developing states on development.
+Securitised framing far from a state's own lowers its acceptance. The movement is credited
+to the issuer as `declaration` gain. Each time its date comes, or its issuer chooses it as an
+action, a new declaration pulls for `duration` steps again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from sim.engine.geometry import distance
+from sim.engine.types import Array
+from sim.fields import Name, NonNeg, Position, Unit, position_problems
+from sim.powers.lever import Lever, LeverSpec, Loc, Names, PowerContext
+
+NAME = "declaration"
+
+
+class DeclarationSpec(LeverSpec):
+    type: Literal["declaration"]
+    issuer: Name
+    content: Position | None = None
+    reach: Unit = 0.5
+    strength: Unit = 0.05
+    development_bonus: NonNeg = 1.0
+    duration: int = Field(4, ge=1, le=1000)
+    note: str = ""
+
+    role: ClassVar[str] = "issuer"
+
+    def check(self, names: Names) -> Iterator[tuple[Loc, str]]:
+        yield from super().check(names)
+        if self.content is not None:
+            for msg in position_problems(self.content, names.norms):
+                yield ("content",), msg
+
+
+class Declaration(Lever[DeclarationSpec]):
+    def setup(self, ctx: PowerContext) -> None:
+        w = ctx.world
+        self.issuer = w.index[self.spec.issuer]
+        c = self.spec.content
+        self.content: Array | None
+        if c is None:
+            self.content = None
+        elif isinstance(c, dict):
+            self.content = np.array([c[n] for n in w.norms], dtype=float)
+        else:
+            self.content = np.array(c, dtype=float)
+        self.moved = np.zeros(w.N)
+        self.before: Array | None = None
+
+    def fire(self, ctx: PowerContext) -> None:
+        self.start = None  # a new declaration: its pull runs for `duration` steps again
+        self.start_now(ctx)
+
+    def act(self, ctx: PowerContext) -> None:
+        self.fire(ctx)
+
+    def on_start(self, ctx: PowerContext) -> None:
+        ctx.log.add(ctx.step, "declaration", self.spec.issuer, "", self.label)
+
+    def on_effects(self, ctx: PowerContext) -> None:
+        w = ctx.world
+        if self.start is None or ctx.step - self.start >= self.spec.duration:
+            self.before = None
+            return
+        content = self.content if self.content is not None else w.pos[self.issuer]
+        penalty = np.zeros(w.N)
+        for dim, weight in ctx.framing_penalty.items():
+            d = w.norms.index(dim)
+            penalty += weight * np.abs(content[d] - w.pos[:, d])
+        coef = self.spec.strength * self.spec.reach * np.exp(-penalty)
+        coef[self.issuer] = 0.0
+        credit = ctx.credit[NAME]
+        ctx.pulls.add_target(coef, np.broadcast_to(content, w.pos.shape), self.issuer, credit)
+        if "development" in w.norms and self.spec.development_bonus > 0:
+            # an extra pull on the development dimension only, for developing states
+            d = w.norms.index("development")
+            target = w.pos.copy()
+            target[:, d] = content[d]
+            extra = coef * self.spec.development_bonus * w.developing
+            ctx.pulls.add_target(extra, target, self.issuer, credit)
+        self.before = w.pos.copy()
+
+    def on_moved(self, ctx: PowerContext) -> None:
+        if self.before is not None:
+            self.moved += distance(self.before, ctx.world.pos)
+
+    def outputs(self, ctx: PowerContext) -> dict[str, float]:
+        others = np.arange(ctx.world.N) != self.issuer
+        return {
+            "reach": float((self.moved[others] > 1e-3).sum()),
+            "mean_shift": float(self.moved[others].mean()),
+        }

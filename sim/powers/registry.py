@@ -1,0 +1,117 @@
+"""The table of lever types, and `Powers`: the levers of one run, called in step order.
+
+The four technology powers of seed 002 (coercive: export controls; structural: alliances;
+institutional: regulation and the Brussels effect; productive: declarations) and Japan's
+co-creation (seed 001). Every lever type is also an action: a state whose `actions:` names
+it may choose it, and choosing it acts through the state's own lever of that type (an
+undated lever is such a template).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from sim.engine.types import Array
+from sim.powers import alliance, brussels_effect, cocreation, declaration, export_controls
+from sim.powers.lever import Lever, LeverSpec, PowerContext
+
+
+@dataclass(frozen=True)
+class LeverType:
+    spec: type[LeverSpec]
+    runtime: type[Lever[Any]]
+    doc: str
+
+
+# The table: a new lever is a module with a spec and a runtime, and one line here.
+LEVERS: dict[str, LeverType] = {
+    "export_controls": LeverType(export_controls.ExportControlsSpec, export_controls.ExportControls,
+                                 export_controls.__doc__ or ""),
+    "alliance": LeverType(alliance.AllianceSpec, alliance.Alliance, alliance.__doc__ or ""),
+    "regulation": LeverType(brussels_effect.RegulationSpec, brussels_effect.Regulation,
+                            brussels_effect.__doc__ or ""),
+    "declaration": LeverType(declaration.DeclarationSpec, declaration.Declaration, declaration.__doc__ or ""),
+    "cocreation": LeverType(cocreation.CocreationSpec, cocreation.Cocreation, cocreation.__doc__ or ""),
+}  # fmt: skip
+LEVER_TYPES: tuple[str, ...] = tuple(LEVERS)
+ROLE: dict[str, str] = {kind: t.spec.role for kind, t in LEVERS.items()}
+
+
+class Powers:
+    """The levers of a run: built from the scenario's entries, fired at their dates, and
+    called at each hook in the order of the scenario."""
+
+    def __init__(self, specs: list[LeverSpec], ctx: PowerContext) -> None:
+        self.ctx = ctx
+        self.levers: list[Lever[Any]] = []
+        self.by_step: dict[int, list[Lever[Any]]] = defaultdict(list)
+        self.templates: dict[tuple[str, int], Lever[Any]] = {}
+        used: dict[str, int] = defaultdict(int)
+        for k, spec in enumerate(specs):
+            base = spec.name or f"{spec.type}:{spec.actor}"
+            used[base] += 1
+            label = base if used[base] == 1 else f"{base}#{used[base]}"
+            lever = LEVERS[spec.type].runtime(spec, k, label, ctx)
+            self.levers.append(lever)
+            if lever.scheduled is not None:
+                self.by_step[lever.scheduled].append(lever)
+            key = (spec.type, ctx.world.index[spec.actor])
+            # an undated lever is the action template; otherwise the latest scheduled one
+            if spec.date is None or key not in self.templates or self.templates[key].spec.date is not None:
+                self.templates[key] = lever
+        self.rows: list[tuple[int, float, str, str, str, str, float]] = []
+
+    # ------------------------------------------------------------------ hooks, in step order
+    def on_growth(self, gf: Array) -> None:
+        for lever in self.levers:
+            lever.on_growth(self.ctx, gf)
+
+    def fire(self) -> None:
+        """Levers whose date is this step start (or renew)."""
+        ctx = self.ctx
+        for lever in self.by_step.get(ctx.step, ()):
+            lever.fire(ctx)
+            ctx.log.add(ctx.step, "lever", lever.spec.actor, "", lever.label)
+
+    def act(self, kind: str, state: int) -> None:
+        """`state` chose the power `kind`: its own lever of that type acts."""
+        lever = self.templates.get((kind, state))
+        if lever is not None:
+            lever.act(self.ctx)
+
+    def on_effects(self) -> None:
+        for lever in self.levers:
+            lever.on_effects(self.ctx)
+
+    def on_moved(self) -> None:
+        for lever in self.levers:
+            lever.on_moved(self.ctx)
+
+    def on_stack(self) -> None:
+        stack = self.ctx.stack
+        if stack is None:
+            return
+        stack.inputs.reset()
+        for lever in self.levers:
+            lever.on_stack(self.ctx, stack.inputs)
+
+    def record(self) -> None:
+        """Each started lever's indicators this step."""
+        ctx = self.ctx
+        year = ctx.world.calendar.year_at(ctx.step)
+        for lever in self.levers:
+            if not lever.active:  # a lever's indicators are recorded from its start on
+                continue
+            for metric, value in lever.outputs(ctx).items():
+                self.rows.append(
+                    (ctx.step, year, lever.label, lever.spec.type, lever.spec.actor, metric, float(value))
+                )
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            self.rows, columns=["step", "year", "lever", "type", "actor", "metric", "value"]
+        ).astype({"step": "int64", "year": "float64", "value": "float64"})
