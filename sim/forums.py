@@ -20,13 +20,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from sim.engine.events import EventLog
 from sim.engine.geometry import cross_distance
 from sim.engine.pulls import Pulls
 from sim.engine.types import Array, BoolArray, IntArray
-from sim.engine.world import World
+from sim.engine.world import Changes
 from sim.fields import NonNeg, Strict, Unit
 
 CONSENSUS = "consensus"  # the text-pull channel of the forums' own consensus: credited to nobody
@@ -70,32 +72,43 @@ def alignment(text: Array, active: BoolArray, link_a: IntArray, link_b: IntArray
 
 
 # ----------------------------------------------------------------------------- membership
-def membership_step(
-    w: World, params: MembershipParams, rng: np.random.Generator, log: EventLog, step: int
-) -> None:
-    """Endogenous joins of open forums by closeness (reads texts, positions, eligibility)."""
-    if params.join_rate == 0.0 or not w.forum_openness.any():
+@dataclass
+class Admission:
+    """What endogenous membership reads and writes."""
+
+    params: MembershipParams
+    members: BoolArray  # [N, F], written
+    active: BoolArray  # [F]
+    openness: Array  # [F] forums' openness to new members
+    eligible: BoolArray  # [F, N] who each forum may admit (its `open_to` regions)
+    dist: Array  # [F, N] distance of each text from each position now
+    changes: Changes  # membership changes are noted here
+    names: list[str]
+    forum_names: list[str]
+    rng: np.random.Generator
+    log: EventLog
+    step: int
+
+
+def membership_step(v: Admission) -> None:
+    """Endogenous joins of open forums by closeness."""
+    p = v.params
+    if p.join_rate == 0.0 or not v.openness.any():
         return
-    open_f = w.active & (w.forum_openness > 0)
+    open_f = v.active & (v.openness > 0)
     if not open_f.any():
         return
-    close = 1.0 - w.dist_text_pos().T  # [N, F]
-    cand = (~w.members) & open_f[None, :] & w.eligible.T & (close >= params.join_threshold)
+    close = 1.0 - v.dist.T  # [N, F]
+    cand = (~v.members) & open_f[None, :] & v.eligible.T & (close >= p.join_threshold)
     if not cand.any():
         return
-    u = rng.random(cand.shape)
-    joins = cand & (u < params.join_rate * w.forum_openness[None, :])
+    u = v.rng.random(cand.shape)
+    joins = cand & (u < p.join_rate * v.openness[None, :])
     if joins.any():
-        w.members |= joins
-        w.changes.joined(np.flatnonzero(joins.any(axis=1)))
+        v.members |= joins
+        v.changes.joined(np.flatnonzero(joins.any(axis=1)))
         for i, f in zip(*np.nonzero(joins), strict=True):
-            log.add(step, "join", w.names[i], w.forum_names[f], "endogenous")
-
-
-def create(w: World, forum: int, log: EventLog, step: int) -> None:
-    """A forum founded at a date (GPAI 2020, the Friends Group 2024) opens."""
-    w.activate_forum(forum)
-    log.add(step, "forum_created", forum=w.forum_names[forum])
+            v.log.add(v.step, "join", v.names[i], v.forum_names[f], "endogenous")
 
 
 def presidency_changes(president: IntArray) -> dict[int, list[tuple[int, int]]]:
@@ -110,42 +123,59 @@ def presidency_changes(president: IntArray) -> dict[int, list[tuple[int, int]]]:
 
 
 # ----------------------------------------------------------------------------- frameworks
-def launch_framework(w: World, fw: int, log: EventLog, step: int) -> None:
+@dataclass
+class Frameworks:
+    """What supporting frameworks read and write."""
+
+    params: FrameworkParams
+    baseline_engagement: float  # agenda weight a passive member keeps (`paths.institutional`)
+    launched: BoolArray  # [K], written at launch
+    founder: IntArray  # [K]
+    forum: IntArray  # [K] host forum
+    text: Array  # [K, D]
+    members: BoolArray  # [K, N], written
+    pos: Array  # [N, D]
+    engagement: Array  # [N, F]
+    weight: Array  # [F] forum weights, written
+    weight0: Array  # [F] base weights
+    size: Array  # [N] value of each joiner
+    gains: Array  # [N, A] this step's credited gains, written
+    credit: int  # the gain column founders are credited in
+    names: list[str]
+    forum_names: list[str]
+    fw_names: list[str]
+    rng: np.random.Generator
+    log: EventLog
+    step: int
+
+
+def launch(v: Frameworks, fw: int) -> None:
     """The founder launches a supporting framework (DFFT at Davos, January 2019)."""
-    w.fw_launched[fw] = True
-    w.fw_members[fw, w.fw_founder[fw]] = True
-    log.add(
-        step, "framework_launched", w.names[w.fw_founder[fw]], w.forum_names[w.fw_forum[fw]], w.fw_names[fw]
+    v.launched[fw] = True
+    v.members[fw, v.founder[fw]] = True
+    v.log.add(
+        v.step, "framework_launched", v.names[v.founder[fw]], v.forum_names[v.forum[fw]], v.fw_names[fw]
     )
 
 
-def framework_step(
-    w: World,
-    params: FrameworkParams,
-    baseline_engagement: float,
-    size: Array,
-    gains: Array,
-    credit: int,
-    rng: np.random.Generator,
-    log: EventLog,
-    step: int,
-) -> None:
+def framework_step(v: Frameworks) -> None:
     """Joining launched frameworks; founders credited; host forums' weights follow."""
-    live = np.flatnonzero(w.fw_launched)
+    p = v.params
+    live = np.flatnonzero(v.launched)
     if live.size == 0:
         return
-    close = 1.0 - cross_distance(w.fw_text[live], w.pos)  # [K, N]
-    drive = baseline_engagement + w.engagement[w.fw_founder[live], w.fw_forum[live]]
-    prob = params.join_rate * np.minimum(1.0, drive)[:, None]
-    cand = ~w.fw_members[live] & (close >= params.join_threshold)
-    joins = cand & (rng.random(cand.shape) < prob) if cand.any() else cand
+    close = 1.0 - cross_distance(v.text[live], v.pos)  # [K, N]
+    drive = v.baseline_engagement + v.engagement[v.founder[live], v.forum[live]]
+    prob = p.join_rate * np.minimum(1.0, drive)[:, None]
+    cand = ~v.members[live] & (close >= p.join_threshold)
+    joins = cand & (v.rng.random(cand.shape) < prob) if cand.any() else cand
     if joins.any():
-        w.fw_members[live] |= joins
+        v.members[live] |= joins
         for r, i in zip(*np.nonzero(joins), strict=True):
             k = live[r]
-            founder = w.fw_founder[k]
-            gains[founder, credit] += params.founder_credit * size[i]
-            log.add(step, "framework_join", w.names[i], w.forum_names[w.fw_forum[k]], w.fw_names[k])
-    shares = w.fw_members[live].mean(axis=1)
-    w.weight[:] = w.weight0
-    np.add.at(w.weight, w.fw_forum[live], w.weight0[w.fw_forum[live]] * params.weight_gain * shares)
+            founder = v.founder[k]
+            v.gains[founder, v.credit] += p.founder_credit * v.size[i]
+            v.log.add(v.step, "framework_join", v.names[i], v.forum_names[v.forum[k]], v.fw_names[k])
+    shares = v.members[live].mean(axis=1)
+    v.weight[:] = v.weight0
+    np.add.at(v.weight, v.forum[live], v.weight0[v.forum[live]] * p.weight_gain * shares)

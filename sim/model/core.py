@@ -115,9 +115,17 @@ class RuleMakingModel(mesa.Model):
         self.forum_value = np.zeros(w.F)
         self.clout = np.ones(w.N)
         self.power_ctx = PowerContext(
-            w, 0, self.rng, self.pulls, self.gains, col, self.log, self.stack, self.size,
-            sc.paths.discourse.framing_penalty,
-        )  # fmt: skip
+            world=w,
+            step=0,
+            rng=self.rng,
+            pulls=self.pulls,
+            gains=self.gains,
+            credit=col,
+            log=self.log,
+            stack=self.stack,
+            size=self.size,
+            framing_penalty=sc.paths.discourse.framing_penalty,
+        )
         self.powers = Powers(sc.levers, self.power_ctx)
         self.state_agents = [StateAgent(self, w, i) for i in range(w.N)]
         self.forum_agents = [ForumAgent(self, w, f) for f in range(w.F)]
@@ -204,6 +212,50 @@ class RuleMakingModel(mesa.Model):
         view: practice.Sharing = self._views["sharing"]
         return view
 
+    def frameworks(self) -> forums.Frameworks:
+        """The view of supporting frameworks (made when used)."""
+        w = self.world
+        return forums.Frameworks(
+            params=self.scenario.framework_settings,
+            baseline_engagement=self.scenario.paths.institutional.baseline_engagement,
+            launched=w.fw_launched,
+            founder=w.fw_founder,
+            forum=w.fw_forum,
+            text=w.fw_text,
+            members=w.fw_members,
+            pos=w.pos,
+            engagement=w.engagement,
+            weight=w.weight,
+            weight0=w.weight0,
+            size=self.size,
+            gains=self.gains,
+            credit=self.gain_col[institutional.CREDITED_TO],
+            names=w.names,
+            forum_names=w.forum_names,
+            fw_names=w.fw_names,
+            rng=self.rng,
+            log=self.log,
+            step=self.steps,
+        )
+
+    def admission(self) -> forums.Admission:
+        """The view of endogenous membership (made when used: it reads the distances now)."""
+        w = self.world
+        return forums.Admission(
+            params=self.scenario.membership,
+            members=w.members,
+            active=w.active,
+            openness=w.forum_openness,
+            eligible=w.eligible,
+            dist=w.dist_text_pos(),
+            changes=w.changes,
+            names=w.names,
+            forum_names=w.forum_names,
+            rng=self.rng,
+            log=self.log,
+            step=self.steps,
+        )
+
     # ------------------------------------------------------------------ actions
     def apply(self, action: str, actors: IntArray) -> None:
         """The `actors` take `action` this step."""
@@ -241,7 +293,7 @@ class RuleMakingModel(mesa.Model):
         self.powers.on_growth(gf)
         growth.grow(w.res, w.market, gf)
         # 2. scheduled events
-        self.timeline.fire(k, w, self.log, self.stack)
+        self.timeline.fire(k, w, self.log, self.stack, self.frameworks())
         self.powers.fire()
         institutional.decay_engagement(w.engagement, sc.paths.institutional)
         self._refresh()
@@ -271,11 +323,8 @@ class RuleMakingModel(mesa.Model):
         self.pulls.resolve(self.gains, self.size, self.forum_value, w.dist_text_pos())
         self.powers.on_moved()
         practice.relax_openness(w.openness, w.openness0, sc.paths.practice)
-        forums.framework_step(
-            w, sc.framework_settings, p_inst.baseline_engagement, self.size, self.gains,
-            self.gain_col[institutional.CREDITED_TO], self.rng, self.log, k,
-        )  # fmt: skip
-        forums.membership_step(w, sc.membership, self.rng, self.log, k)
+        forums.framework_step(self.frameworks())
+        forums.membership_step(self.admission())
         if self.stack is not None:
             self.powers.on_stack()
             self.stack.step()

@@ -43,13 +43,16 @@ class Timeline:
         for fw in range(len(w.fw_step)):
             self.launches[int(w.fw_step[fw])].append(fw)
 
-    def fire(self, k: int, w: World, log: EventLog, stack: Stack | None) -> None:
+    def fire(
+        self, k: int, w: World, log: EventLog, stack: Stack | None, frameworks: forums.Frameworks
+    ) -> None:
         for f in self.created.get(k, ()):
-            forums.create(w, f, log, k)
+            w.activate_forum(f)
+            log.add(k, "forum_created", forum=w.forum_names[f])
         for f, holder in self.presidencies.get(k, ()):
             log.add(k, "presidency", w.names[holder], w.forum_names[f])
         for fw in self.launches.get(k, ()):
-            forums.launch_framework(w, fw, log, k)
+            forums.launch(frameworks, fw)
         for ev in self.by_step.get(k, ()):
             i = w.index[ev.state]
             if isinstance(ev, JoinEvent | LeaveEvent):

@@ -22,7 +22,7 @@ from pydantic import Field
 
 from sim.engine.geometry import distance
 from sim.fields import Name, NonNeg, Unit
-from sim.powers.lever import Lever, LeverSpec, Loc, Names, PowerContext
+from sim.powers.lever import Lever, LeverSpec, LeverType, Loc, Names, PowerContext
 from sim.powers.stack import LAYER_NAMES, StackInputs
 
 _OFFER: dict[Literal["compute", "api"], float] = {"compute": 0.5, "api": 0.5}
@@ -99,3 +99,6 @@ class Alliance(Lever[AllianceSpec]):
         if p.size:
             out["partner_closeness_to_hub"] = float(1.0 - distance(w.pos[p], w.pos[self.hub][None, :]).mean())
         return out
+
+
+LEVER = LeverType(AllianceSpec, Alliance)

@@ -31,7 +31,7 @@ from sim.engine.geometry import distance
 from sim.engine.types import Array
 from sim.errors import unknown
 from sim.fields import Name, NonNeg, Unit
-from sim.powers.lever import Lever, LeverSpec, Loc, Names, PowerContext
+from sim.powers.lever import Lever, LeverSpec, LeverType, Loc, Names, PowerContext
 
 NAME = "regulation"
 
@@ -130,3 +130,6 @@ class Regulation(Lever[RegulationSpec]):
             "compliance_share": float(self.complying[sellers].mean()) if sellers.any() else 0.0,
             "regulator_market_share": float(w.market[self.r] / w.market.sum()),
         }
+
+
+LEVER = LeverType(RegulationSpec, Regulation)

@@ -27,7 +27,7 @@ from pydantic import Field
 from sim.engine.geometry import distance
 from sim.errors import unknown
 from sim.fields import Name, NonNeg, Strict, Unit
-from sim.powers.lever import Lever, LeverSpec, Loc, Names, PowerContext
+from sim.powers.lever import Lever, LeverSpec, LeverType, Loc, Names, PowerContext
 from sim.powers.stack import StackInputs
 
 NAME = "cocreation"
@@ -115,3 +115,6 @@ class Cocreation(Lever[CocreationSpec]):
                 out[f"ecosystem_share[{w.names[j]}]"] = float(share[j])
             out[f"ecosystem_share[{w.names[self.sponsor]}]"] = float(share[self.sponsor])
         return out
+
+
+LEVER = LeverType(CocreationSpec, Cocreation)

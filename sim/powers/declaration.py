@@ -25,7 +25,7 @@ from pydantic import Field
 from sim.engine.geometry import distance
 from sim.engine.types import Array
 from sim.fields import Name, NonNeg, Position, Unit, position_problems
-from sim.powers.lever import Lever, LeverSpec, Loc, Names, PowerContext
+from sim.powers.lever import Lever, LeverSpec, LeverType, Loc, Names, PowerContext
 
 NAME = "declaration"
 
@@ -107,3 +107,6 @@ class Declaration(Lever[DeclarationSpec]):
             "reach": float((self.moved[others] > 1e-3).sum()),
             "mean_shift": float(self.moved[others].mean()),
         }
+
+
+LEVER = LeverType(DeclarationSpec, Declaration)

@@ -30,7 +30,7 @@ from pydantic import AfterValidator, Field
 
 from sim.engine.types import Array
 from sim.fields import Name, Unit
-from sim.powers.lever import Lever, LeverSpec, PowerContext
+from sim.powers.lever import Lever, LeverSpec, LeverType, PowerContext
 from sim.powers.stack import StackInputs
 
 LAYERS = ("compute", "models", "investment")
@@ -111,3 +111,6 @@ class ExportControls(Lever[ExportControlsSpec]):
             "target_growth_gap": float(1.0 - comp[self.t].sum() / self.shadow.sum()),
             "target_dependence_on_controller": float(w.dependence[0, self.t, self.c].mean()),
         }
+
+
+LEVER = LeverType(ExportControlsSpec, ExportControls)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
@@ -143,3 +143,11 @@ class Lever(Generic[S]):
     def outputs(self, ctx: PowerContext) -> dict[str, float]:
         """This step's indicators."""
         return {}
+
+
+@dataclass(frozen=True)
+class LeverType:
+    """A kind of lever: its scenario entry and its runtime (the table in `registry` lists them)."""
+
+    spec: type[LeverSpec]
+    runtime: type[Lever[Any]]

@@ -10,33 +10,22 @@ undated lever is such a template).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from sim.engine.types import Array
 from sim.powers import alliance, brussels_effect, cocreation, declaration, export_controls
-from sim.powers.lever import Lever, LeverSpec, PowerContext
+from sim.powers.lever import Lever, LeverSpec, LeverType, PowerContext
 
-
-@dataclass(frozen=True)
-class LeverType:
-    spec: type[LeverSpec]
-    runtime: type[Lever[Any]]
-    doc: str
-
-
-# The table: a new lever is a module with a spec and a runtime, and one line here.
+# The table: a new lever is a module that defines `LEVER`, and one line here.
 LEVERS: dict[str, LeverType] = {
-    "export_controls": LeverType(export_controls.ExportControlsSpec, export_controls.ExportControls,
-                                 export_controls.__doc__ or ""),
-    "alliance": LeverType(alliance.AllianceSpec, alliance.Alliance, alliance.__doc__ or ""),
-    "regulation": LeverType(brussels_effect.RegulationSpec, brussels_effect.Regulation,
-                            brussels_effect.__doc__ or ""),
-    "declaration": LeverType(declaration.DeclarationSpec, declaration.Declaration, declaration.__doc__ or ""),
-    "cocreation": LeverType(cocreation.CocreationSpec, cocreation.Cocreation, cocreation.__doc__ or ""),
-}  # fmt: skip
+    "export_controls": export_controls.LEVER,
+    "alliance": alliance.LEVER,
+    "regulation": brussels_effect.LEVER,
+    "declaration": declaration.LEVER,
+    "cocreation": cocreation.LEVER,
+}
 LEVER_TYPES: tuple[str, ...] = tuple(LEVERS)
 ROLE: dict[str, str] = {kind: t.spec.role for kind, t in LEVERS.items()}
 
