@@ -2,7 +2,10 @@
 """Set up and run the project with nothing but Python 3.11+.
 
     python3 dev.py run [sim run arguments]   create .venv if needed, run the default scenario
-    python3 dev.py test [pytest arguments]   create .venv if needed, lint with ruff, run the tests
+    python3 dev.py test [pytest arguments]   create .venv if needed, check (ruff, mypy), run the tests
+                                             (the fast suite; `--all`, or CI=1 as .ci/run sets, runs
+                                             the slow tests too)
+    python3 dev.py check                     ruff and mypy only
     python3 dev.py bench                     run the speed benchmark
 
 The virtual environment is (re)installed when it is missing or pyproject.toml changed.
@@ -37,8 +40,22 @@ def ensure_venv() -> None:
     STAMP.write_text(digest)
 
 
+def check() -> int:
+    """ruff (lint and format) and mypy; the first that fails stops the check."""
+    for name, cmd in (
+        ("ruff", ["-m", "ruff", "check", "."]),
+        ("ruff format", ["-m", "ruff", "format", "--check", "--quiet", "."]),
+        ("mypy", ["-m", "mypy"]),
+    ):
+        code = subprocess.run([str(PY), *cmd], cwd=ROOT).returncode
+        if code != 0:
+            print(f"{name} found problems (above)", file=sys.stderr)
+            return code
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("run", "test", "bench"):
+    if not argv or argv[0] not in ("run", "test", "check", "bench"):
         print(__doc__)
         return 2
     ensure_venv()
@@ -47,10 +64,14 @@ def main(argv: list[str]) -> int:
         return subprocess.run([str(BIN / "sim"), "run", *rest], cwd=ROOT).returncode
     if cmd == "bench":
         return subprocess.run([str(PY), "benchmarks/bench_run.py", *rest], cwd=ROOT).returncode
-    lint = subprocess.run([str(PY), "-m", "ruff", "check", "."], cwd=ROOT).returncode
-    if lint != 0:
-        print("ruff found problems (above)", file=sys.stderr)
-        return lint
+    code = check()
+    if code != 0 or cmd == "check":
+        return code
+    everything = "--all" in rest or bool(os.environ.get("CI"))
+    rest = [a for a in rest if a != "--all"]
+    if not everything:
+        print("the fast suite (slow tests deselected; `python3 dev.py test --all` runs them too)", flush=True)
+        rest = ["-m", "not slow", *rest]
     return subprocess.run([str(PY), "-m", "pytest", *rest], cwd=ROOT).returncode
 
 

@@ -68,16 +68,15 @@ def drive(exp: Path, out: Path, workers: int) -> dict:
 
 
 def overhead(scenario: Path, n: int = 200) -> tuple[float, float]:
-    from sim.experiments.tasks import run_task
     from sim.model import RuleMakingModel
+    from sim.runner import RunTask, run_task
     from sim.scenario import load_scenario
 
     sc = load_scenario(scenario)
-    task = {
-        "run_id": "b", "index": 0, "point": 0, "replication": 0, "seed": 1, "params": {"model.synergy": 0.5},
-        "scenario": str(scenario), "steps": None, "every": None, "stop_when": None,
-        "metrics": {"a_share": "states.influence_share[A]", "align": "model.alignment_index"},
-    }  # fmt: skip
+    task = RunTask(
+        str(scenario), 1, None, (("model.synergy", 0.5),),
+        {"a_share": "states.influence_share[A]", "align": "model.alignment_index"}, run_id="b",
+    )  # fmt: skip
     run_task(task)
     RuleMakingModel(sc, seed=1).run()
     bare, full = [], []

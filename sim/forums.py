@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,7 +82,7 @@ class Admission:
     active: BoolArray  # [F]
     openness: Array  # [F] forums' openness to new members
     eligible: BoolArray  # [F, N] who each forum may admit (its `open_to` regions)
-    dist: Array  # [F, N] distance of each text from each position now
+    dist: Callable[[], Array]  # [F, N] distance of each text from each position now
     changes: Changes  # membership changes are noted here
     names: list[str]
     forum_names: list[str]
@@ -98,7 +99,7 @@ def membership_step(v: Admission) -> None:
     open_f = v.active & (v.openness > 0)
     if not open_f.any():
         return
-    close = 1.0 - v.dist.T  # [N, F]
+    close = 1.0 - v.dist().T  # [N, F]
     cand = (~v.members) & open_f[None, :] & v.eligible.T & (close >= p.join_threshold)
     if not cand.any():
         return

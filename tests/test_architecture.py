@@ -41,3 +41,69 @@ def test_a_new_lever_is_one_module_and_one_table_line():
     for kind, t in LEVERS.items():
         assert t.spec.model_fields["type"].annotation.__args__ == (kind,)
         assert t.spec.role in t.spec.model_fields
+
+
+def _block(doc: str, marker: str) -> str:
+    """The fenced code block that follows an HTML comment marker in a document."""
+    after = doc.split(marker, 1)[1]
+    return after.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_a_new_lever_needs_one_module_and_one_table_line(tmp_path):
+    """The worked example of docs/architecture.md, done to a copy of the package: its module
+    and its table line (with the import) are all it takes for a scenario to use the lever,
+    dated or as an action, and for it to act and report."""
+    import copy
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    import yaml
+    from conftest import BASE
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "architecture.md").read_text(encoding="utf-8")
+    pkg = tmp_path / "sim"
+    shutil.copytree(root / "sim", pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    (pkg / "powers" / "research_fund.py").write_text(
+        _block(doc, "<!-- example-module: sim/powers/research_fund.py -->")
+    )
+    registry = pkg / "powers" / "registry.py"
+    text = registry.read_text()
+    table = "LEVERS: dict[str, LeverType] = {\n"
+    assert table in text
+    text = text.replace(table, table + _block(doc, "<!-- example-table-line -->"))
+    text = text.replace(
+        "from sim.powers import ", "from sim.powers import research_fund\nfrom sim.powers import ", 1
+    )
+    registry.write_text(text)
+
+    dated = copy.deepcopy(BASE)
+    dated["levers"] = [{"type": "research_fund", "funder": "B", "date": "2020-04", "boost": 0.5}]
+    as_action = copy.deepcopy(BASE)
+    as_action["levers"] = [{"type": "research_fund", "funder": "B"}]
+    as_action["states"][1]["actions"] = ["institutional", "research_fund"]
+    as_action["states"][1]["policy"] = {"kind": "fixed", "mix": {"research_fund": 1}}
+    for name, raw in (("plain", BASE), ("dated", dated), ("action", as_action)):
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(raw))
+    script = """
+import json, sim
+from sim.model import RuleMakingModel
+out = {"package": sim.__file__}
+for name in ("plain", "dated", "action"):
+    m = RuleMakingModel(f"{name}.yaml").run()
+    p = m.tables()["powers"]
+    out[name] = {"algorithms_B": float(m.world.res[1, 2]), "lever_rows": int((p.type == "research_fund").sum()),
+                 "actions_B": sorted(set(m.tables()["states"].query("state == 'B' and step > 0").action))}
+print(json.dumps(out))
+"""
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["package"].startswith(str(tmp_path))
+    plain, dated_, action = out["plain"], out["dated"], out["action"]
+    assert dated_["algorithms_B"] > plain["algorithms_B"] * 1.5  # +50 %/year for 2.75 years
+    assert dated_["lever_rows"] > 0 and plain["lever_rows"] == 0
+    assert action["actions_B"] == ["research_fund"] and action["algorithms_B"] > plain["algorithms_B"]

@@ -124,6 +124,7 @@ def test_claims_end_to_end_against_the_runs(tmp_path):
     assert (out / "report" / "index.html").exists() and len(list((out / "report").glob("claim_*.png"))) == 3
 
 
+@pytest.mark.slow
 def test_quick_run_of_the_shipped_claims(tmp_path):
     """The CI form of the suite: every claim runs and gets a verdict (the verdicts are not tested)."""
     r = subprocess.run(

@@ -125,6 +125,7 @@ def test_a_bad_vary_key_fails_before_any_run(tmp_path):
 
 
 # ----------------------------------------------------------------------------- executors
+@pytest.mark.slow
 def test_serial_local_and_dask_give_identical_runs(tmp_path):
     exp = write_exp(tmp_path)
     outs = {}
@@ -194,6 +195,7 @@ def test_interrupted_sweep_resumes_to_the_same_result(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(runs(tmp_path / "out"), runs(tmp_path / "full"))
 
 
+@pytest.mark.slow
 def test_resume_after_a_worker_is_killed(tmp_path):
     exp = write_exp(
         tmp_path, scenario=str(Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"),

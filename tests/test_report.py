@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 SMALL = Path(__file__).resolve().parent / "data" / "small.yaml"
+pytestmark = pytest.mark.slow  # a sweep, a run and a real browser: run by CI and `dev.py test --all`
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 

@@ -88,28 +88,47 @@ def upward(g: nx.DiGraph) -> list[tuple[str, str]]:
     return [(a, b) for a, b in g.edges if layer_of(b) > layer_of(a)]
 
 
+def group(module: str) -> str:
+    """The package a module belongs to (sim.paths.discourse -> paths), or the module itself."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "sim"
+
+
 def draw(g: nx.DiGraph, path: Path) -> None:
+    """The import graph condensed to packages, one row per layer."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    h = nx.DiGraph()
+    for m in g.nodes:
+        h.add_node(group(m), layer=layer_of(m))
+    for a, b in g.edges:
+        if group(a) != group(b):
+            w = h.get_edge_data(group(a), group(b), {"n": 0})["n"]
+            h.add_edge(group(a), group(b), n=w + 1)
     rows: dict[int, list[str]] = {}
-    for m in sorted(g.nodes):
-        rows.setdefault(layer_of(m), []).append(m)
-    pos = {}
-    for k, names in rows.items():
-        for j, m in enumerate(names):
-            pos[m] = ((j + 0.5) / len(names), k)
-    fig, ax = plt.subplots(figsize=(18, 11))
-    nx.draw_networkx_edges(g, pos, ax=ax, alpha=0.18, arrowsize=6, width=0.6, connectionstyle="arc3,rad=0.05")
-    nx.draw_networkx_nodes(g, pos, ax=ax, node_size=40, node_color="tab:blue")
-    for m, (x, y) in pos.items():
-        ax.text(x, y + 0.12, m.removeprefix("sim."), fontsize=6.5, ha="center", va="bottom", rotation=20)
+    for n, data in sorted(h.nodes(data=True)):
+        rows.setdefault(data["layer"], []).append(n)
+    pos = {n: ((j + 0.5) / len(names), k) for k, names in rows.items() for j, n in enumerate(names)}
+    fig, ax = plt.subplots(figsize=(12, 9))
+    widths = [0.4 + 0.25 * d["n"] for _, _, d in h.edges(data=True)]
+    nx.draw_networkx_edges(
+        h, pos, ax=ax, width=widths, alpha=0.35, arrowsize=12, node_size=1700, connectionstyle="arc3,rad=0.08"
+    )
+    nx.draw_networkx_nodes(h, pos, ax=ax, node_size=1700, node_color="#dbe8f5", edgecolors="#4a78a8")
+    nx.draw_networkx_labels(h, pos, ax=ax, font_size=8)
     ax.set_yticks(range(len(LAYERS)), [name for name, _ in LAYERS])
-    ax.set_xticks([])
-    ax.set_title(f"Imports of sim/: {g.number_of_nodes()} modules, {g.number_of_edges()} edges, "
-                 f"{len(cycles(g))} cycles; every edge points down or across a layer")  # fmt: skip
+    ax.tick_params(left=True, labelleft=True, bottom=False, labelbottom=False)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.6, len(LAYERS) - 0.4)
+    n_mod, n_edge = g.number_of_nodes(), g.number_of_edges()
+    ax.set_title(
+        f"Imports of sim/ by package ({n_mod} modules, {n_edge} import edges, {len(cycles(g))} cycles): "
+        "every arrow points down or across a layer; width = number of imports",
+        fontsize=9,
+    )
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     fig.savefig(path, dpi=110, bbox_inches="tight")

@@ -247,7 +247,7 @@ class RuleMakingModel(mesa.Model):
             active=w.active,
             openness=w.forum_openness,
             eligible=w.eligible,
-            dist=w.dist_text_pos(),
+            dist=w.dist_text_pos,
             changes=w.changes,
             names=w.names,
             forum_names=w.forum_names,
@@ -293,7 +293,7 @@ class RuleMakingModel(mesa.Model):
         self.powers.on_growth(gf)
         growth.grow(w.res, w.market, gf)
         # 2. scheduled events
-        self.timeline.fire(k, w, self.log, self.stack, self.frameworks())
+        self.timeline.fire(k, w, self.log, self.stack, self.frameworks)
         self.powers.fire()
         institutional.decay_engagement(w.engagement, sc.paths.institutional)
         self._refresh()
@@ -323,7 +323,8 @@ class RuleMakingModel(mesa.Model):
         self.pulls.resolve(self.gains, self.size, self.forum_value, w.dist_text_pos())
         self.powers.on_moved()
         practice.relax_openness(w.openness, w.openness0, sc.paths.practice)
-        forums.framework_step(self.frameworks())
+        if w.fw_launched.any():
+            forums.framework_step(self.frameworks())
         forums.membership_step(self.admission())
         if self.stack is not None:
             self.powers.on_stack()

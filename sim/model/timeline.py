@@ -7,6 +7,7 @@ scenario's `events:` list (join, leave, set). Dated levers are fired by `sim.pow
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 import numpy as np
 
@@ -44,7 +45,12 @@ class Timeline:
             self.launches[int(w.fw_step[fw])].append(fw)
 
     def fire(
-        self, k: int, w: World, log: EventLog, stack: Stack | None, frameworks: forums.Frameworks
+        self,
+        k: int,
+        w: World,
+        log: EventLog,
+        stack: Stack | None,
+        frameworks: Callable[[], forums.Frameworks],
     ) -> None:
         for f in self.created.get(k, ()):
             w.activate_forum(f)
@@ -52,7 +58,7 @@ class Timeline:
         for f, holder in self.presidencies.get(k, ()):
             log.add(k, "presidency", w.names[holder], w.forum_names[f])
         for fw in self.launches.get(k, ()):
-            forums.launch(frameworks, fw)
+            forums.launch(frameworks(), fw)
         for ev in self.by_step.get(k, ()):
             i = w.index[ev.state]
             if isinstance(ev, JoinEvent | LeaveEvent):

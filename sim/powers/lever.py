@@ -99,6 +99,7 @@ class Lever(Generic[S]):
         self.spec = spec
         self.index = index
         self.label = label
+        self.actor = spec.actor  # the wielder's name
         self.scheduled = None if spec.date is None else ctx.world.calendar.step_of(spec.date)
         self.start: int | None = None
         self.setup(ctx)

@@ -64,7 +64,7 @@ class Powers:
         ctx = self.ctx
         for lever in self.by_step.get(ctx.step, ()):
             lever.fire(ctx)
-            ctx.log.add(ctx.step, "lever", lever.spec.actor, "", lever.label)
+            ctx.log.add(ctx.step, "lever", lever.actor, "", lever.label)
 
     def act(self, kind: str, state: int) -> None:
         """`state` chose the power `kind`: its own lever of that type acts."""
@@ -97,7 +97,7 @@ class Powers:
                 continue
             for metric, value in lever.outputs(ctx).items():
                 self.rows.append(
-                    (ctx.step, year, lever.label, lever.spec.type, lever.spec.actor, metric, float(value))
+                    (ctx.step, year, lever.label, lever.spec.type, lever.actor, metric, float(value))
                 )
 
     def table(self) -> pd.DataFrame:
