@@ -99,11 +99,9 @@ def membership_step(v: Admission) -> None:
     open_f = v.active & (v.openness > 0)
     if not open_f.any():
         return
+    u = v.rng.random(v.members.shape)  # drawn every step, whoever is a candidate (paired runs)
     close = 1.0 - v.dist().T  # [N, F]
     cand = (~v.members) & open_f[None, :] & v.eligible.T & (close >= p.join_threshold)
-    if not cand.any():
-        return
-    u = v.rng.random(cand.shape)
     joins = cand & (u < p.join_rate * v.openness[None, :])
     if joins.any():
         v.members |= joins
@@ -169,7 +167,7 @@ def framework_step(v: Frameworks) -> None:
     drive = v.baseline_engagement + v.engagement[v.founder[live], v.forum[live]]
     prob = p.join_rate * np.minimum(1.0, drive)[:, None]
     cand = ~v.members[live] & (close >= p.join_threshold)
-    joins = cand & (v.rng.random(cand.shape) < prob) if cand.any() else cand
+    joins = cand & (v.rng.random(cand.shape) < prob)  # drawn every step (paired runs)
     if joins.any():
         v.members[live] |= joins
         for r, i in zip(*np.nonzero(joins), strict=True):

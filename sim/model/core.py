@@ -28,6 +28,7 @@ import pandas as pd
 from sim import forums, growth, influence
 from sim.engine.events import EventLog
 from sim.engine.pulls import Channel, Pulls
+from sim.engine.streams import Streams
 from sim.engine.types import Array, IntArray
 from sim.model.agents import ForumAgent, StateAgent
 from sim.model.build import build_world, stack_data, stack_settings
@@ -71,6 +72,7 @@ class RuleMakingModel(mesa.Model):
         self.scenario = sc = scenario
         self.seed_used = int(sc.model.seed if seed is None else seed)
         super().__init__(seed=self.seed_used)
+        self.streams = Streams(self.seed_used)  # one random stream per mechanism
         self.n_steps = sc.n_steps
         self.actions: tuple[str, ...] = ACTION_NAMES
         self.world = w = build_world(sc, self.actions)
@@ -117,7 +119,7 @@ class RuleMakingModel(mesa.Model):
         self.power_ctx = PowerContext(
             world=w,
             step=0,
-            rng=self.rng,
+            streams=self.streams,
             pulls=self.pulls,
             gains=self.gains,
             credit=col,
@@ -233,7 +235,7 @@ class RuleMakingModel(mesa.Model):
             names=w.names,
             forum_names=w.forum_names,
             fw_names=w.fw_names,
-            rng=self.rng,
+            rng=self.streams["frameworks"],
             log=self.log,
             step=self.steps,
         )
@@ -251,7 +253,7 @@ class RuleMakingModel(mesa.Model):
             changes=w.changes,
             names=w.names,
             forum_names=w.forum_names,
-            rng=self.rng,
+            rng=self.streams["membership"],
             log=self.log,
             step=self.steps,
         )
@@ -288,6 +290,7 @@ class RuleMakingModel(mesa.Model):
     def step(self) -> None:
         w, sc, k = self.world, self.scenario, self.steps
         self.power_ctx.step = k
+        self.powers.draw()
         # 1. growth (levers may slow or speed it)
         gf = growth.factors(w.growth, w.efficiency, w.calendar.steps_per_year, sc.growth_settings)
         self.powers.on_growth(gf)
@@ -299,7 +302,7 @@ class RuleMakingModel(mesa.Model):
         self._refresh()
         # 3. choices
         self.syn[:] = synergy.multipliers(w.use, self.coupling, sc.model.synergy)
-        w.action[:] = self.policies.choose(self.rng, w.activity, self.potentials)
+        w.action[:] = self.policies.choose(self.streams["choice"], w.activity, self.potentials)
         # 4. effects
         self.pulls.reset()
         self.gains.fill(0.0)

@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.engine.geometry import distance
+from sim.engine.types import Array
 from sim.fields import Name, NonNeg, Unit
 from sim.powers.lever import Lever, LeverSpec, LeverType, Loc, Names, PowerContext
 from sim.powers.stack import LAYER_NAMES, StackInputs
@@ -49,6 +50,8 @@ class AllianceSpec(LeverSpec):
 
 
 class Alliance(Lever[AllianceSpec]):
+    draws = 2  # open-call recruits; a recruitment drive
+
     def setup(self, ctx: PowerContext) -> None:
         w = ctx.world
         self.hub = w.index[self.spec.hub]
@@ -60,19 +63,19 @@ class Alliance(Lever[AllianceSpec]):
         n = int(self.members.sum())
         ctx.log.add(ctx.step, "alliance", self.spec.hub, "", f"{self.label}: {n} partners")
 
-    def _recruit(self, ctx: PowerContext, boost: float = 1.0) -> None:
+    def _recruit(self, ctx: PowerContext, u: Array, boost: float = 1.0) -> None:
         w = ctx.world
         legit = w.cap[self.hub, 2] * (1.0 - distance(w.pos, w.pos[self.hub][None, :]))
         cand = ~self.members
         cand[self.hub] = False
-        joins = cand & (ctx.rng.random(w.N) < self.spec.join_rate * boost * legit)
+        joins = cand & (u < self.spec.join_rate * boost * legit)
         for i in np.flatnonzero(joins):
             self.members[i] = True
             ctx.log.add(ctx.step, "alliance_join", w.names[i], "", self.label)
 
     def on_effects(self, ctx: PowerContext) -> None:
         if self.spec.open_call and self.active:
-            self._recruit(ctx)
+            self._recruit(ctx, self.u[0])
 
     def on_stack(self, ctx: PowerContext, inputs: StackInputs) -> None:
         if not self.active:
@@ -85,7 +88,7 @@ class Alliance(Lever[AllianceSpec]):
 
     def act(self, ctx: PowerContext) -> None:
         if self.active:
-            self._recruit(ctx, boost=self.spec.act_boost)
+            self._recruit(ctx, self.u[1], boost=self.spec.act_boost)
         else:
             self.start_now(ctx)
 

@@ -61,6 +61,8 @@ class RegulationSpec(LeverSpec):
 
 
 class Regulation(Lever[RegulationSpec]):
+    draws = 2  # de jure adoption; a lobbying round
+
     def setup(self, ctx: PowerContext) -> None:
         w = ctx.world
         self.r = w.index[self.spec.regulator]
@@ -87,7 +89,10 @@ class Regulation(Lever[RegulationSpec]):
         tgt[:, self.dims] = ctx.world.pos[self.r, self.dims]
         return tgt
 
-    def on_effects(self, ctx: PowerContext, lobby: float = 1.0) -> None:
+    def on_effects(self, ctx: PowerContext) -> None:
+        self._round(ctx, self.u[0])
+
+    def _round(self, ctx: PowerContext, u: Array, lobby: float = 1.0) -> None:
         if not self.active:
             return
         w, sp = ctx.world, self.spec
@@ -106,7 +111,7 @@ class Regulation(Lever[RegulationSpec]):
         p = lobby * sp.emulation_rate * mshare * w.cap[:, 1] * exposure * peer
         cand = ~self.adopted
         cand[self.r] = False
-        new = cand & (ctx.rng.random(w.N) < p)
+        new = cand & (u < p)
         if new.any():
             for i in np.flatnonzero(new):
                 before = w.home[i].copy()
@@ -118,7 +123,7 @@ class Regulation(Lever[RegulationSpec]):
 
     def act(self, ctx: PowerContext) -> None:
         if self.active:
-            self.on_effects(ctx, lobby=self.spec.lobby_boost)  # lobbying: an extra, stronger round
+            self._round(ctx, self.u[1], lobby=self.spec.lobby_boost)  # lobbying: an extra, stronger round
         else:
             self.start_now(ctx)
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from sim.engine.events import EventLog
 from sim.engine.pulls import Pulls
+from sim.engine.streams import Streams
 from sim.engine.types import Array
 from sim.engine.world import World
 from sim.errors import unknown
@@ -75,7 +76,7 @@ class PowerContext:
 
     world: World
     step: int
-    rng: np.random.Generator
+    streams: Streams  # each lever draws from its own stream, `lever:<label>`
     pulls: Pulls
     gains: Array  # [N, A] this step's credited gains
     credit: dict[str, int]  # gain column of each action
@@ -93,13 +94,21 @@ S = TypeVar("S", bound=LeverSpec)
 
 
 class Lever(Generic[S]):
-    """A lever at run time. `start` is the step it last started (None: not yet)."""
+    """A lever at run time. `start` is the step it last started (None: not yet).
+
+    A lever that needs random numbers declares `draws`: every step, started or not, it draws
+    that many rows of one uniform per state from its own stream (`self.u`), so its draws do
+    not depend on what happened (common random numbers across paired runs)."""
+
+    draws: ClassVar[int] = 0
 
     def __init__(self, spec: S, index: int, label: str, ctx: PowerContext) -> None:
         self.spec = spec
         self.index = index
         self.label = label
         self.actor = spec.actor  # the wielder's name
+        self.rng = ctx.streams[f"lever:{label}"]
+        self.u = np.zeros((self.draws, ctx.world.N))  # this step's uniforms (`draw`)
         self.scheduled = None if spec.date is None else ctx.world.calendar.step_of(spec.date)
         self.start: int | None = None
         self.setup(ctx)
@@ -113,6 +122,11 @@ class Lever(Generic[S]):
         self.start = ctx.step
         if first:
             self.on_start(ctx)
+
+    def draw(self) -> None:
+        """This step's uniforms (called by `Powers` at the start of every step)."""
+        if self.draws:
+            self.u = self.rng.random(self.u.shape)
 
     # hooks --------------------------------------------------------------
     def setup(self, ctx: PowerContext) -> None:

@@ -55,6 +55,10 @@ class Powers:
         self.rows: list[tuple[int, float, str, str, str, str, float]] = []
 
     # ------------------------------------------------------------------ hooks, in step order
+    def draw(self) -> None:
+        for lever in self.levers:
+            lever.draw()
+
     def on_growth(self, gf: Array) -> None:
         for lever in self.levers:
             lever.on_growth(self.ctx, gf)
