@@ -65,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     cl.add_argument("--out", help="output folder (default: results/claims-<timestamp>)")
     cl.add_argument("--quick", action="store_true", help="few replications and scan points (for CI)")
     cl.add_argument("--progress", action="store_true", help="show a progress bar")
+    cl.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a scenario value in every run of every claim, e.g. model.steps_per_year=12",
+    )
 
     rp = sub.add_parser("report", help="write a plotted HTML report of a run or sweep folder")
     rp.add_argument("folder", nargs="?", help="a run or sweep output folder")
@@ -164,8 +172,18 @@ def _cmd_claims(args: argparse.Namespace, argv: list[str]) -> int:
         raise SimError(f"{path}: claims file not found (use --file)")
     if args.replications is not None and args.replications < 2:
         raise SimError(f"--replications: expected at least 2, got {args.replications}")
+    from sim.scenario.loader import parse_assignment
+
+    overrides = dict(parse_assignment(a) for a in args.overrides)
     _, out = run_claims(
-        path, args.out, args.replications, max(1, args.workers), args.quick, args.progress, command_line(argv)
+        path,
+        args.out,
+        args.replications,
+        max(1, args.workers),
+        args.quick,
+        args.progress,
+        command_line(argv),
+        overrides=overrides,
     )
     print((out / "claims.md").read_text())
     print(f"wrote {out}/claims.csv, claims.md and report/index.html")

@@ -4,9 +4,12 @@ dates with readable errors, and the strict base of every section."""
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import re
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Literal, TypeVar
 
+import numpy as np
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
@@ -44,6 +47,59 @@ Date = Annotated[str, BeforeValidator(_date)]
 Name = Annotated[str, Field(min_length=1)]
 # A position: one value per norm dimension, as a list (in the order of `norms`) or a mapping.
 Position = list[Unit] | dict[str, Unit]
+
+
+@dataclass(frozen=True)
+class PerYear:
+    """Marks a parameter stated per year (MODEL.md s.10: results must not depend on the length
+    of a step). `per_step` converts it for a step of 1 / steps_per_year years:
+
+    - kind `rate`: a rate per year (a pull coefficient, a hazard, a credit per year) -> rate / spy.
+      The pull engine turns a pull rate T into the share 1 - e^-T of the distance closed, and
+      `share` turns a hazard into a probability, so a year of steps does the same whatever
+      their length;
+    - kind `share`: a share of a stock per year (a decay, the weight of a running mean)
+      f -> 1 - (1 - f) ** (1 / spy)."""
+
+    kind: Literal["rate", "share"]
+
+    def to_step(self, value: float, steps_per_year: int) -> float:
+        if self.kind == "rate":
+            return value / steps_per_year
+        return -math.expm1(math.log1p(-value) / steps_per_year) if value < 1.0 else 1.0
+
+
+YearRate = Annotated[float, Field(ge=0), PerYear("rate")]
+YearShare = Annotated[float, AfterValidator(_unit), PerYear("share")]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def per_step(params: M, steps_per_year: int) -> M:
+    """A copy of a parameter section with every per-year field converted for one step."""
+    update = {}
+    for name, info in type(params).model_fields.items():
+        for meta in info.metadata:
+            if isinstance(meta, PerYear):
+                update[name] = meta.to_step(getattr(params, name), steps_per_year)
+    return params.model_copy(update=update)
+
+
+def per_year_fields(cls: type[BaseModel]) -> dict[str, str]:
+    """{field: kind} of the per-year fields of a parameter class."""
+    return {
+        name: meta.kind
+        for name, info in cls.model_fields.items()
+        for meta in info.metadata
+        if isinstance(meta, PerYear)
+    }
+
+
+def share(rate_step: np.ndarray | float) -> np.ndarray:
+    """The probability (or share of a gap) that a hazard of `rate_step` per step gives in one
+    step: 1 - e^-rate."""
+    out: np.ndarray = -np.expm1(-np.asarray(rate_step, dtype=float))
+    return out
 
 
 class Strict(BaseModel):

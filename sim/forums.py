@@ -2,16 +2,17 @@
 
 - Texts (MODEL.md section 2, step 4): every step each forum's text drifts toward its
   members' positions, weighted by their agenda weight (baseline_engagement + engagement)
-  * clout, at `paths.institutional.consensus_rate`. The drift is the forum's own process and
+  * clout, at `paths.institutional.consensus_rate` per year. The drift is the forum's own process and
   is credited to nobody (seed 000, section 3.1: participation without content is free riding).
 - Membership (MODEL.md section 1): each step a non-member joins an active forum that is open
-  to it (`openness` > 0, `open_to` its region) with probability `join_rate * openness` when
-  the forum's text is close to its own position (closeness = 1 - distance >= `join_threshold`).
+  to it (`openness` > 0, `open_to` its region) with probability
+  1 - exp(-join_rate * openness / steps_per_year) when the forum's text is close to its own
+  position (closeness = 1 - distance >= `join_threshold`).
   Scheduled joins, leaves and forum creations come from the timeline.
 - Frameworks (seed 000, section 2.1.2: DFFT as the supporting institution of AI principles):
   after launch, a state whose position is close to the framework's text joins with
-  probability `join_rate * min(1, baseline_engagement + founder's engagement in the host
-  forum)`; each joiner credits the founder (`founder_credit` x the joiner's size, as
+  probability 1 - exp(-join_rate * min(1, baseline_engagement + founder's engagement in the
+  host forum) / steps_per_year); each joiner credits the founder (`founder_credit` x the joiner's size, as
   `institutional` gain) and the host forum's weight grows to
   weight0 * (1 + weight_gain * share of states that joined).
 - Presidencies: `president[f, k]`, the state holding forum f's presidency in step k.
@@ -30,22 +31,22 @@ from sim.engine.geometry import cross_distance
 from sim.engine.pulls import Pulls
 from sim.engine.types import Array, BoolArray, IntArray
 from sim.engine.world import Changes
-from sim.fields import NonNeg, Strict, Unit
+from sim.fields import NonNeg, Strict, Unit, YearRate, share
 
 CONSENSUS = "consensus"  # the text-pull channel of the forums' own consensus: credited to nobody
 
 
 class MembershipParams(Strict):
-    """`membership`: endogenous joining of open forums."""
+    """`membership`: endogenous joining of open forums (the join rate per year)."""
 
     join_threshold: Unit = 0.8
-    join_rate: Unit = 0.05
+    join_rate: YearRate = 0.2
 
 
 class FrameworkParams(Strict):
-    """`framework_settings`: supporting frameworks (DFFT-like)."""
+    """`framework_settings`: supporting frameworks (DFFT-like; the join rate per year)."""
 
-    join_rate: Unit = 0.1
+    join_rate: YearRate = 0.4
     join_threshold: Unit = 0.7
     weight_gain: NonNeg = 0.5
     founder_credit: NonNeg = 0.05
@@ -102,7 +103,7 @@ def membership_step(v: Admission) -> None:
     u = v.rng.random(v.members.shape)  # drawn every step, whoever is a candidate (paired runs)
     close = 1.0 - v.dist().T  # [N, F]
     cand = (~v.members) & open_f[None, :] & v.eligible.T & (close >= p.join_threshold)
-    joins = cand & (u < p.join_rate * v.openness[None, :])
+    joins = cand & (u < share(p.join_rate * v.openness[None, :]))
     if joins.any():
         v.members |= joins
         v.changes.joined(np.flatnonzero(joins.any(axis=1)))
@@ -165,7 +166,7 @@ def framework_step(v: Frameworks) -> None:
         return
     close = 1.0 - cross_distance(v.text[live], v.pos)  # [K, N]
     drive = v.baseline_engagement + v.engagement[v.founder[live], v.forum[live]]
-    prob = p.join_rate * np.minimum(1.0, drive)[:, None]
+    prob = share(p.join_rate * np.minimum(1.0, drive)[:, None])
     cand = ~v.members[live] & (close >= p.join_threshold)
     joins = cand & (v.rng.random(cand.shape) < prob)  # drawn every step (paired runs)
     if joins.any():

@@ -3,11 +3,14 @@ derived from it (MODEL.md section 6).
 
     influence_i(t) = (1 - decay) * influence_i(t-1) + gains_i(t) + reputation_weight * reputation_i(t)
 
+(per step: `decay` is the share lost per year and `reputation_weight` the influence a unit of
+reputation earns per year, both converted to a step)
+
 gains_i: the movement state i's own actions caused this step in forum texts and in other
 states' positions (see `sim.engine.pulls`), valued by `target_size` (a state: its market
 relative to the mean) and `text_value` (a forum text: its weight x the total size of the
 members it binds), plus framework joiners and Brussels-effect adopters. reputation_i: a
-running mean (rate `reputation_memory` per step) of the state's forum-weighted engagement in
+running mean (weight `reputation_memory` per year) of the state's forum-weighted engagement in
 its forums, the "active actor" image that keeps it from being seen as a free rider (seed 000,
 section 3.1). A state's voice weighs by its `clout`, (resource share / mean share) ** clout
 (seed 002 section 2: resource control and market size as power sources).
@@ -21,18 +24,19 @@ import numpy as np
 from pydantic import Field
 
 from sim.engine.types import Array, BoolArray, IntArray
-from sim.fields import NonNeg, Strict, Unit
+from sim.fields import NonNeg, Strict, YearRate, YearShare
 
 
 class InfluenceParams(Strict):
-    """`influence`: the stock, its value, reputation, followers, the domestic anchor."""
+    """`influence`: the stock, its value, reputation, followers, the domestic anchor (rates per
+    year)."""
 
-    decay: Unit = 0.05
+    decay: YearShare = 0.185
     clout: Annotated[float, Field(ge=0.0, le=2.0)] = 0.5
-    reputation_weight: NonNeg = 0.01
-    reputation_memory: Unit = 0.1
+    reputation_weight: YearRate = 0.04
+    reputation_memory: YearShare = 0.344
     follow_threshold: NonNeg = 0.01
-    anchoring: Unit = 0.02
+    anchoring: YearRate = 0.08
 
 
 # ----------------------------------------------------------------------------- valuation

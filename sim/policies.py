@@ -1,14 +1,15 @@
 """How states choose an action each step (MODEL.md section 5).
 
 - `fixed`: a given probability mix over the state's allowed actions.
-- `learning`: Roth-Erev style reinforcement. Propensities q_a decay by `forgetting` and
-  the chosen action's q grows by `learning_rate * reward`, where the reward is the gain
-  credited to that action's channel this step divided by the state's typical total gain
-  (a running mean at rate `policy_settings.scale_memory` per step), so temperatures are
-  comparable across states. Choice: softmax(q / T).
+- `learning`: Roth-Erev style reinforcement. Propensities q_a lose `forgetting` of
+  themselves per year and the chosen action's q grows by `learning_rate / steps_per_year *
+  reward`, where the reward is the gain credited to that action's channel this step divided
+  by the state's typical total gain per step (a running mean, weight
+  `policy_settings.scale_memory` per year), so temperatures are comparable across states and
+  a year of learning is the same whatever the step. Choice: softmax(q / T).
 - `best_response`: myopic; each action's expected gain (the path modules' `potential`; for
   a technology power, what it has recently earned the state: a running mean of its gains at
-  rate `policy_settings.gain_memory` per step), scaled by the best one, plus Gumbel noise of
+  weight `policy_settings.gain_memory` per year), scaled by the best one, plus Gumbel noise of
   scale `noise`; the largest wins.
 
 All draws come from one generator handed in by the model, one vectorised draw per step, so
@@ -24,7 +25,7 @@ import numpy as np
 from pydantic import Field
 
 from sim.engine.types import Array, BoolArray, IntArray
-from sim.fields import NonNeg, Positive, Strict, Unit
+from sim.fields import NonNeg, Positive, Strict, YearRate, YearShare, per_step
 
 
 class FixedPolicy(Strict):
@@ -35,8 +36,8 @@ class FixedPolicy(Strict):
 class LearningPolicy(Strict):
     kind: Literal["learning"]
     temperature: Positive = 1.0
-    learning_rate: Unit = 0.1
-    forgetting: Unit = 0.1
+    learning_rate: YearRate = 0.4
+    forgetting: YearShare = 0.344
     initial: dict[str, NonNeg] | None = None
 
 
@@ -49,10 +50,10 @@ Policy = Annotated[FixedPolicy | LearningPolicy | BestResponsePolicy, Field(disc
 
 
 class PolicySettings(Strict):
-    """`policy_settings`: what every policy shares."""
+    """`policy_settings`: what every policy shares (weights of running means, per year)."""
 
-    gain_memory: Unit = 0.2  # rate of the running mean of each action's realised gain
-    scale_memory: Unit = 0.1  # rate of the running mean of a state's total gain (reward scale)
+    gain_memory: YearShare = 0.59  # each action's realised gain
+    scale_memory: YearShare = 0.344  # a state's total gain (the learning reward's scale)
 
 
 class Policies:
@@ -62,10 +63,11 @@ class Policies:
         actions: tuple[str, ...],
         allowed: BoolArray,
         settings: PolicySettings,
+        steps_per_year: int,
     ) -> None:
         n, a = allowed.shape
         self.allowed = allowed
-        self.settings = settings
+        self.settings = per_step(settings, steps_per_year)
         self.kind = np.array([s.kind for s in specs])
         self.fixed_p = np.zeros((n, a))
         self.q = np.zeros((n, a))
@@ -78,6 +80,7 @@ class Policies:
                 for name, v in pol.mix.items():
                     self.fixed_p[i, actions.index(name)] = v
             elif isinstance(pol, LearningPolicy):
+                pol = per_step(pol, steps_per_year)
                 self.temperature[i] = pol.temperature
                 self.learning_rate[i] = pol.learning_rate
                 self.forgetting[i] = pol.forgetting

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sim import forums, growth, influence, policies
+from sim import forums, influence, policies
 from sim.paths import discourse, institutional, practice
 from sim.powers import alliance, brussels_effect, cocreation, declaration, export_controls, stack
 from sim.scenario import schema
@@ -20,7 +20,6 @@ PARAMS = [
     ("influence", influence.InfluenceParams),
     ("membership", forums.MembershipParams),
     ("framework_settings", forums.FrameworkParams),
-    ("growth_settings", growth.GrowthSettings),
     ("policy_settings", policies.PolicySettings),
     ("growth", schema.Growth),
     ("stack", stack.StackSettings),
@@ -60,3 +59,41 @@ def test_model_and_policy_settings_are_documented():
         assert key in DOC, key
     assert "| `policy.temperature` | softmax temperature | 1.0 |" in DOC
     assert policies.LearningPolicy.model_fields["temperature"].default == 1.0
+
+
+@pytest.mark.parametrize(("section", "cls"), PARAMS, ids=[p[0] for p in PARAMS])
+def test_every_rate_is_documented_per_year(section, cls):
+    """MODEL.md s.10: every rate is stated per year; its row in docs/model.md says so."""
+    from sim.fields import per_year_fields
+
+    for name in per_year_fields(cls):
+        rows = [
+            line
+            for line in DOC.splitlines()
+            if line.startswith("|") and (f"`{name}`" in line or f"`{section.split('.')[-1]}.{name}`" in line)
+        ]
+        assert any("per year" in row for row in rows), (
+            f"{section}.{name}: its unit (per year) is not documented"
+        )
+
+
+def test_every_rate_of_the_model_is_marked_per_year():
+    """No parameter that is a rate or a share of a stock per step escapes the conversion:
+    these are the names that must carry a per-year unit."""
+    from sim.fields import per_year_fields
+    from sim.scenario.schema import ModelSettings
+
+    marked = {f"{s}.{n}" for s, c in PARAMS for n in per_year_fields(c)}
+    marked |= {f"model.{n}" for n in per_year_fields(ModelSettings)}
+    marked |= {f"policy.{n}" for n in per_year_fields(policies.LearningPolicy)}
+    for must in (
+        "paths.institutional.engagement_rate", "paths.institutional.engagement_decay",
+        "paths.institutional.consensus_rate", "paths.institutional.brokerage_rate", "paths.discourse.draft_rate",
+        "paths.practice.share_rate", "paths.practice.capacity_building", "paths.practice.openness_relax",
+        "influence.decay", "influence.reputation_weight", "influence.reputation_memory", "influence.anchoring",
+        "membership.join_rate", "framework_settings.join_rate", "policy_settings.gain_memory",
+        "policy_settings.scale_memory", "stack.switch_rate", "stack.position_pull", "export_controls.efficiency",
+        "alliance.join_rate", "regulation.emulation_rate", "regulation.defacto_pull", "declaration.strength",
+        "cocreation.rate", "model.memory", "policy.learning_rate", "policy.forgetting",
+    ):  # fmt: skip
+        assert must in marked, must

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 from conftest import build, isolate, only
@@ -30,7 +32,8 @@ def test_influence_decays_geometrically_without_gains(raw, decay):
     m.world.influence[:] = 1.0
     for _ in range(3):
         m.step()
-    np.testing.assert_allclose(m.world.influence, (1 - decay) ** 3)
+    # `decay` is the share lost per year: three quarters keep (1 - decay) ** (3 / 4)
+    np.testing.assert_allclose(m.world.influence, (1 - decay) ** 0.75)
 
 
 def test_reputation_adds_to_influence_of_engaged_states(raw):
@@ -69,6 +72,65 @@ def test_presidency_multiplies_the_draft(raw):
 def _strength(m, state: str, forum: str) -> float:
     w = m.world
     return float(discourse.strength(m.drafting(), np.array([w.index[state]]))[0, w.forum_index[forum]])
+
+
+def test_agenda_weight_scales_the_draft(raw):
+    """MODEL.md s.3: a draft's pull is proportional to the drafter's agenda weight in the forum
+    (baseline_engagement + its engagement there); `agenda_weight: 0` switches it off."""
+    isolate(raw)
+    only(raw, "B", "discourse")
+    engaged = build(raw)
+    engaged.world.engagement[1, 1] = 0.9  # B engaged in F2
+    engaged._refresh()  # the step's agenda weights, as a step would compute them
+    idle = build(raw)
+    s_engaged, s_idle = _strength(engaged, "B", "F2"), _strength(idle, "B", "F2")
+    assert s_engaged / s_idle == pytest.approx((0.1 + 0.9) / 0.1)
+    raw["paths"]["discourse"] = {"agenda_weight": 0.0}
+    off = build(raw)
+    off.world.engagement[1, 1] = 0.9
+    off._refresh()
+    assert _strength(off, "B", "F2") == pytest.approx(_strength(build(raw), "B", "F2"))
+
+
+def test_hosting_shows_in_the_hosts_influence(raw):
+    """MODEL.md s.9 (hosting matters; s000: G7 2016, G20 2019, G7 2023): holding a presidency
+    raises the host's agenda setting, and its influence shows it. With the presidency's effects
+    switched off (multiplier 1, no preference, no host bridging), hosting changes nothing."""
+    isolate(raw)
+    raw["paths"]["institutional"]["brokerage_rate"] = 0.4
+    only(raw, "B", "discourse")
+    raw["states"][1]["policy"] = {"kind": "fixed", "mix": {"institutional": 1, "discourse": 1, "practice": 1}}
+
+    def gain(presidency: dict, **off) -> float:
+        r = copy.deepcopy(raw)
+        r["forums"][1]["presidency"] = presidency
+        r["paths"].setdefault("discourse", {}).update(off.get("discourse", {}))
+        r["paths"]["institutional"].update(off.get("institutional", {}))
+        m = build(r)
+        m.run()
+        return float(m.world.influence[1])
+
+    hosting = {2020: "B", 2021: "B"}
+    assert gain(hosting) > 1.1 * gain(
+        {2020: "A", 2021: "A"}
+    )  # +14% here, from two years of hosting one forum
+    off = {"discourse": {"presidency_multiplier": 1.0},
+           "institutional": {"presidency_preference": 0.0, "host_brokerage": 1.0}}  # fmt: skip
+    assert gain(hosting, **off) == pytest.approx(gain({2020: "A", 2021: "A"}, **off))
+
+
+def test_participation_prefers_the_forum_it_presides(raw):
+    isolate(raw)
+    only(raw, "B", "institutional")
+    raw["forums"][1]["weight"] = 0.6  # F2 matters less than F1...
+    m = build(raw)
+    m.step()
+    assert m.world.engagement[1, 0] > 0 and m.world.engagement[1, 1] == 0  # ...so B engages in F1
+    raw["forums"][1]["presidency"] = {2020: "B"}  # ...unless it presides F2
+    raw["paths"]["institutional"]["presidency_preference"] = 5.0
+    m = build(raw)
+    m.step()
+    assert m.world.engagement[1, 1] > 0 and m.world.engagement[1, 0] == 0
 
 
 def test_legitimacy_penalty_for_securitised_framing(raw):
@@ -123,27 +185,64 @@ def test_participation_raises_engagement_and_consensus_pull(raw):
     assert engaged.gains[b].sum() == 0.0 and engaged.world.influence[b] == 0.0
 
 
-def test_brokerage_raises_alignment_and_credits_the_broker(raw):
-    isolate(raw)
+def _broker(raw, use=(0.0, 1.0, 1.0), rate=1.2, **inst):
+    """A engaged in both linked forums (F1, F2), participating, with recent path use `use`."""
+    raw = isolate(raw)
     only(raw, "A", "institutional")
-    raw["paths"]["institutional"]["brokerage_rate"] = 0.3
+    raw["paths"]["institutional"].update(brokerage_rate=rate, **inst)
     raw["forums"][0]["text"] = [0.9, 0.9, 0.1]
     raw["forums"][1]["text"] = [0.1, 0.2, 0.9]
-    broker = build(raw)
-    broker.world.engagement[0, :] = 0.8  # A already engaged in both linked forums
-    align0 = 1 - float(distance(broker.world.text[0], broker.world.text[1]))
-    broker.step()
-    align_broker = 1 - float(distance(broker.world.text[0], broker.world.text[1]))
-    raw["paths"]["institutional"]["brokerage_rate"] = 0.0
-    plain = build(raw)
-    plain.world.engagement[0, :] = 0.8
-    plain.step()
-    align_plain = 1 - float(distance(plain.world.text[0], plain.world.text[1]))
-    assert align_plain == pytest.approx(align0)
-    assert align_broker > align0 + 0.05
+    m = build(raw)
+    m.world.engagement[0, :] = 0.8
+    m.world.use[0] = use
+    align0 = 1 - float(distance(m.world.text[0], m.world.text[1]))
+    m.step()
+    align = 1 - float(distance(m.world.text[0], m.world.text[1]))
+    return m, align - align0
+
+
+def test_brokerage_raises_alignment_and_credits_the_broker(raw):
+    """A broker carrying content (its recent drafting and sharing) pulls the linked texts
+    together and is credited; with brokerage off, nothing moves."""
+    broker, gained = _broker(copy.deepcopy(raw))
+    plain, none = _broker(copy.deepcopy(raw), rate=0.0)
+    assert none == pytest.approx(0.0)
+    assert gained > 0.05
     col = broker.gain_col["institutional"]
     assert broker.gains[0, col] > 0 and plain.gains[0, col] == 0
-    assert broker.tables()["model"]["alignment_index"].iloc[-1] == pytest.approx(align_broker)
+    align = 1 - float(distance(broker.world.text[0], broker.world.text[1]))
+    assert broker.tables()["model"]["alignment_index"].iloc[-1] == pytest.approx(align)
+
+
+def test_a_broker_without_content_is_a_free_rider(raw):
+    """Seed 000 line 263: participation pays through the content that drafting and sharing give
+    it. Sitting engaged in two linked forums without recent drafting or sharing bridges nothing
+    and earns nothing; the bridging grows with the content carried (here one path's worth vs two)."""
+    empty, moved_empty = _broker(copy.deepcopy(raw), use=(1.0, 0.0, 0.0))
+    half, moved_half = _broker(copy.deepcopy(raw), use=(0.0, 1.0, 0.0))
+    full, moved_full = _broker(copy.deepcopy(raw), use=(0.0, 1.0, 1.0))
+    col = empty.gain_col["institutional"]
+    assert moved_empty == pytest.approx(0.0) and empty.gains[0, col] == 0.0
+    assert 0 < moved_half < moved_full
+    assert 0 < half.gains[0, col] < full.gains[0, col]
+
+
+def test_synergy_zero_leaves_participation_no_content_to_carry(raw):
+    raw["model"]["synergy"] = 0.0
+    m, moved = _broker(raw)
+    assert moved == pytest.approx(0.0) and m.gains[0, m.gain_col["institutional"]] == 0.0
+
+
+def test_hosting_multiplies_the_bridge(raw):
+    """Seed 000 line 261: hosting gave Japan the structural power to build bridges between
+    institutions. A broker holding F2's presidency bridges `host_brokerage` times as strongly."""
+    hosted = copy.deepcopy(raw)
+    hosted["forums"][1]["presidency"] = {2020: "A"}
+    _, plain = _broker(copy.deepcopy(raw), rate=0.2)
+    _, host = _broker(hosted, rate=0.2, host_brokerage=2.0)
+    _, host1 = _broker(copy.deepcopy(hosted), rate=0.2, host_brokerage=1.0)
+    assert host1 == pytest.approx(plain)
+    assert 1.8 < host / plain < 2.0  # twice the pull, slightly less than twice the movement (saturation)
 
 
 # ----------------------------------------------------------------------------- practice
@@ -229,7 +328,11 @@ def test_framework_joiners_raise_forum_weight_and_credit_founder(raw):
     raw["frameworks"] = [
         {"name": "FW", "founder": "A", "forum": "F2", "date": "2020-01", "text": [0.5, 0.5, 0.5]}
     ]
-    raw["framework_settings"] = {"join_rate": 1.0, "join_threshold": 0.0, "weight_gain": 1.0}
+    raw["framework_settings"] = {
+        "join_rate": 200.0,
+        "join_threshold": 0.0,
+        "weight_gain": 1.0,
+    }  # all join at once
     m = build(raw)
     m.world.engagement[0, 1] = 1.0
     m.step()
@@ -245,7 +348,7 @@ def test_framework_joiners_raise_forum_weight_and_credit_founder(raw):
 
 def test_open_forums_grow_by_closeness(raw):
     isolate(raw)
-    raw["membership"] = {"join_threshold": 0.0, "join_rate": 1.0}
+    raw["membership"] = {"join_threshold": 0.0, "join_rate": 200.0}
     raw["forums"][0]["openness"] = 1.0
     m = build(raw)
     m.step()
@@ -259,7 +362,7 @@ def test_open_forums_grow_by_closeness(raw):
 
 def test_forum_open_to_regions_only(raw):
     isolate(raw)
-    raw["membership"] = {"join_threshold": 0.0, "join_rate": 1.0}
+    raw["membership"] = {"join_threshold": 0.0, "join_rate": 200.0}
     raw["forums"][0].update({"openness": 1.0, "open_to": ["North"], "members": ["A"]})
     m = build(raw)
     m.step()

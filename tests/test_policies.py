@@ -41,7 +41,11 @@ def test_disallowed_actions_are_never_chosen(raw):
 
 
 def test_learning_moves_toward_the_rewarded_action(raw):
-    raw["states"][0]["policy"] = {"kind": "learning", "temperature": 0.5, "learning_rate": 0.3}
+    raw["states"][0]["policy"] = {
+        "kind": "learning",
+        "temperature": 0.5,
+        "learning_rate": 1.2,
+    }  # 0.3 a quarter
     m = build(raw)
     pol = m.policies
     p0 = pol.probabilities()[0].copy()

@@ -67,7 +67,8 @@ def test_lock_in_grows_with_the_installed_base(raw):
     b0 = m0.world.dependence[1, [2, 3], 0].copy()
     m0.stack.step()
     moved0 = np.abs(m0.world.dependence[1, [2, 3], 0] - b0) / np.abs(t0[1, [2, 3], 0] - b0)
-    np.testing.assert_allclose(moved0, 0.1)  # switch_rate, whatever the installed base
+    # without lock-in buyers close 1 - exp(-switch_rate / steps_per_year) of the gap, whatever the installed base
+    np.testing.assert_allclose(moved0, -np.expm1(-0.42 / 4))
 
 
 def test_dependence_pulls_positions_toward_suppliers(raw):
@@ -120,6 +121,29 @@ def test_export_controls_widen_then_narrow_the_gap_and_cost_the_controller(raw):
     assert dep.min() < free_dep - 0.03  # the target substitutes away while the control bites
 
 
+def test_the_target_catches_up_at_the_efficiency_rate_once_the_bite_is_gone(raw):
+    """Seed 002 lines 424-446: controls cannot hold a lead for long. Once leakage has worn the
+    bite away, the target's shortfall from its uncontrolled path shrinks by exp(-efficiency) a
+    year (here over four quarters); with efficiency 0 it stays."""
+    brief = {**CONTROL, "severity": 0.9, "leakage": 6.0, "efficiency": 0.5}
+    for s in raw["states"]:
+        s["growth"] = {"compute": 1.0}
+    raw["model"]["end_year"] = 2026
+    free = run(dependent(world(copy.deepcopy(raw))))
+    fb = free.recorder.res[:, 1, 0]
+
+    def shortfall(lever):
+        cb = run(dependent(world(copy.deepcopy(raw), [lever]))).recorder.res[:, 1, 0]
+        return np.log(fb / cb)
+
+    lost = shortfall(brief)
+    k1, k2 = 12, 16  # 2023 and 2024: the bite is below 1e-7 of its start
+    assert lost[k1] > 0.01
+    assert lost[k2] / lost[k1] == pytest.approx(np.exp(-0.5), rel=1e-3)
+    kept = shortfall({**brief, "efficiency": 0.0})
+    assert kept[k2] == pytest.approx(kept[k1], rel=1e-6) and kept[k2] > lost[k1]
+
+
 def test_a_second_tightening_stacks(raw):
     calm = {**CONTROL, "efficiency": 0.0}
     one = run(dependent(world(copy.deepcopy(raw), [calm])))
@@ -127,6 +151,60 @@ def test_a_second_tightening_stacks(raw):
     none = run(dependent(world(copy.deepcopy(raw))))
     b = 1
     assert two.recorder.res[-1, b, 0] < one.recorder.res[-1, b, 0] < none.recorder.res[-1, b, 0]
+
+
+# ----------------------------------------------------------------------------- open weights
+def _two_suppliers(raw, open_b: float, price_b: float = 1.0):
+    """C buys models from A (closed) or B; B's open-weight share and price vary."""
+    raw = world(raw, switch_rate=4.0, lock_in=0.9, installed=0.0, trust=0.0, home=0.0)
+    for s in raw["states"][2:]:
+        s["stack"] = {"supply": {"technical": 0.0}}
+    raw["states"][0]["stack"] = {"supply": {"technical": 10.0}}
+    raw["states"][1]["stack"] = {"supply": {"technical": 10.0}, "price": {"technical": price_b},
+                                 "open": {"technical": open_b}}  # fmt: skip
+    return raw
+
+
+def test_open_weights_make_a_model_cheaper_to_adopt(raw):
+    closed = build(_two_suppliers(copy.deepcopy(raw), 0.0, price_b=2.0)).stack.target_shares()
+    opened = build(_two_suppliers(copy.deepcopy(raw), 1.0, price_b=2.0)).stack.target_shares()
+    # price 2 at open_discount 0.5 costs as much as price 1: B then ties with A
+    assert closed[1, 2, 1] < 0.5
+    assert opened[1, 2, 1] == pytest.approx(0.5)
+
+
+def test_open_weights_are_cheap_to_leave(raw):
+    """A buyer concentrated on a closed supplier is locked in; on an open one it is not."""
+    moved = {}
+    for open_b in (0.0, 1.0):
+        m = build(_two_suppliers(copy.deepcopy(raw), open_b))
+        w = m.world
+        w.dependence[1, 2, :] = [0.0, 0.95, 0.0, 0.05]  # C runs on B's models
+        target = m.stack.target_shares()
+        before = w.dependence[1, 2, 1]
+        m.stack.step()
+        moved[open_b] = (before - w.dependence[1, 2, 1]) / (before - target[1, 2, 1])
+    spy = 4
+    # locked in by the largest closed share: 0.05 (D) when B is open, 0.95 (B) when it is closed
+    assert moved[1.0] == pytest.approx(-np.expm1(-4.0 / spy * (1 - 0.9 * 0.05)))
+    assert moved[0.0] == pytest.approx(-np.expm1(-4.0 / spy * (1 - 0.9 * 0.95)))
+    assert moved[1.0] > 4 * moved[0.0]
+
+
+def test_a_set_event_can_be_relative_to_another_state(raw):
+    raw = world(raw)
+    raw["states"][0]["stack"] = {"supply": {"technical": 40.0}}
+    raw["states"][1]["stack"] = {"supply": {"technical": 4.0}}
+    raw["events"] = [{"type": "set", "date": "2021-01", "state": "B", "field": "stack.supply.technical",
+                      "value": 0.9, "relative_to": "A"}]  # fmt: skip
+    m = build(raw)
+    for _ in range(5):
+        m.step()
+    sup = m.stack.supply()[1]
+    assert sup[1] == pytest.approx(0.9 * sup[0], rel=0.05)  # set at 0.9 of A's, then both grow
+    raw["events"][0]["relative_to"] = "Q"
+    with pytest.raises(ScenarioError, match=r"events\[0\].relative_to: unknown state 'Q'"):
+        validate(raw, "x.yaml")
 
 
 # ----------------------------------------------------------------------------- structural
@@ -208,7 +286,7 @@ def test_de_facto_compliance_pulls_suppliers_toward_the_regulator(raw):
 
 # ----------------------------------------------------------------------------- productive
 DECL = {"type": "declaration", "name": "DC", "issuer": "A", "date": "2020-04", "content": [0.5, 0.5, 0.5],
-        "reach": 1.0, "strength": 0.2, "duration": 8}  # fmt: skip
+        "reach": 1.0, "strength": 0.8, "duration_years": 2.0}  # fmt: skip
 
 
 def test_declaration_pulls_many_states_a_little_and_developing_states_more(raw):
@@ -217,7 +295,7 @@ def test_declaration_pulls_many_states_a_little_and_developing_states_more(raw):
     for s in raw["states"]:
         s["position"] = [0.1, 0.1, 0.5]
     raw["states"][2]["developing"] = True
-    weak = {**DECL, "content": [0.5, 0.9, 0.5], "strength": 0.01, "duration": 4}  # linear regime
+    weak = {**DECL, "content": [0.5, 0.9, 0.5], "strength": 0.04, "duration_years": 1.0}  # linear regime
     on = run(world(copy.deepcopy(raw), [weak]))
     off = run(world(copy.deepcopy(raw), []))
     moved = distance(on.world.pos, off.world.pos)
@@ -225,6 +303,23 @@ def test_declaration_pulls_many_states_a_little_and_developing_states_more(raw):
     d = 1
     assert on.world.pos[2, d] - off.world.pos[2, d] > 1.5 * (on.world.pos[3, d] - off.world.pos[3, d])
     assert on.gains.shape and on.world.influence[0] > 0
+
+
+def test_declaration_mean_shift_counts_only_its_own_pull(raw):
+    """Positions drift for many reasons (here B shares practice); the declaration's indicator
+    counts only what its own pulls moved."""
+    raw = world(raw, [{**DECL, "strength": 0.0}])
+    raw["states"][1].update(
+        activity=1.0, policy={"kind": "fixed", "mix": {"practice": 1}}, partners=["C", "D"]
+    )
+    m = run(raw)
+    assert (
+        distance(
+            m.world.pos, np.array([[0.8, 0.8, 0.2], [0.2, 0.6, 0.4], [0.5, 0.2, 0.8], [0.4, 0.4, 0.5]])
+        ).max()
+        > 0.01
+    )
+    assert metric(m, "DC", "mean_shift")[-1] == 0.0 and metric(m, "DC", "reach")[-1] == 0
 
 
 def test_securitised_framing_lowers_acceptance(raw):

@@ -12,6 +12,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,7 +65,14 @@ def _sides(c: Claim, base: Path) -> tuple[Path, list[Path]]:
     return resolve_scenario(c.scenario, base), [resolve_scenario(s, base) for s in c.counterfactuals]
 
 
-def _plan(suite: ClaimSuite, base: Path, reps: int, scan_reps: int, scan_values: dict[str, list[float]]):
+def _plan(
+    suite: ClaimSuite,
+    base: Path,
+    reps: int,
+    scan_reps: int,
+    scan_values: dict[str, list[float]],
+    common: dict[str, Any] | None = None,
+):
     plan = _Plan()
     wiring: dict[tuple[str, float | None, int], dict] = {}
     for c in suite.claims:
@@ -74,16 +82,20 @@ def _plan(suite: ClaimSuite, base: Path, reps: int, scan_reps: int, scan_values:
             extra = {} if value is None else {c.scan.key: value}
             for r in range(n):
                 seed = run_seed(suite.base_seed, r)
-                p_sc = {**c.set, **extra}
+                p_sc = {**(common or {}), **c.set, **extra}
                 w: dict = {}
                 if c.kind == "trend":
                     w["early"] = plan.need(scen, p_sc, seed, f"{c.id}:early", f"{c.metric}@{c.early:g}")
+                    w["late"] = plan.need(scen, p_sc, seed, f"{c.id}:late", f"{c.metric}@{c.late:g}")
+                elif c.kind == "from_peak":
+                    peak = f"{c.metric}@max:{c.early:g}..{c.late:g}"
+                    w["early"] = plan.need(scen, p_sc, seed, f"{c.id}:peak", peak)
                     w["late"] = plan.need(scen, p_sc, seed, f"{c.id}:late", f"{c.metric}@{c.late:g}")
                 else:
                     w["sc"] = plan.need(scen, p_sc, seed, f"{c.id}:m", c.metric)
                 if c.kind == "contrast":
                     cf_extra = extra if c.scan.side == "both" else {}
-                    p_cf = {**c.set, **c.counterfactual_set, **cf_extra}
+                    p_cf = {**(common or {}), **c.set, **c.counterfactual_set, **cf_extra}
                     w["cf"] = [plan.need(cf, p_cf, seed, f"{c.id}:m", c.metric) for cf in cfs]
                 wiring[(c.id, value, r)] = w
     return plan, wiring
@@ -94,7 +106,7 @@ def _effect(c: Claim, w: dict, rows: dict[int, dict]) -> float:
         row = rows.get(ref[0])
         return float(row.get(ref[1], np.nan)) if row and row["status"] == "ok" else np.nan
 
-    if c.kind == "trend":
+    if c.kind in ("trend", "from_peak"):
         return val(w["late"]) - val(w["early"])
     if c.kind == "threshold":
         return val(w["sc"]) - float(c.reference or 0.0)  # a threshold claim has a reference (spec)
@@ -111,7 +123,10 @@ def run_claims(
     quick: bool = False,
     progress: bool = True,
     command: str = "",
+    overrides: dict[str, Any] | None = None,
 ) -> tuple[list[ClaimResult], Path]:
+    """Run a claims file; `overrides` (scenario key path -> value) apply to every run of every
+    claim, on both sides (say `model.steps_per_year: 12`), before each claim's own settings."""
     from tqdm import tqdm
 
     from sim.provenance import git_commit, versions
@@ -124,7 +139,7 @@ def run_claims(
         c.id: (c.scan.values[:: max(1, len(c.scan.values) // 2)][:3] if quick else c.scan.values)
         for c in suite.claims
     }
-    plan, wiring = _plan(suite, path.parent, reps, scan_reps, scan_values)
+    plan, wiring = _plan(suite, path.parent, reps, scan_reps, scan_values, overrides)
     t0 = time.perf_counter()
     tasks = plan.tasks
     size = max(1, min(8, len(tasks) // max(1, 4 * workers)))
@@ -160,6 +175,7 @@ def run_claims(
         "replications": reps,
         "scan_replications": scan_reps,
         "quick": quick,
+        "overrides": overrides or {},
         "level": suite.level,
         "base_seed": suite.base_seed,
         "runs": len(tasks),

@@ -4,6 +4,8 @@ kind `contrast`: effect = metric(scenario) - metric(counterfactual) per replicat
 several counterfactuals, the best of them (`combine: max`) or the worst (`min`).
 kind `threshold`: effect = metric(scenario) - `reference`.
 kind `trend`: effect = metric@`late` - metric@`early`, within the scenario.
+kind `from_peak`: effect = metric@`late` - its largest value from `early` to `late` (negative:
+it has come down from its peak).
 Every claim also names one parameter to `scan` (a scenario key path and its values): the
 claim is measured again at each value, on both sides, to show where it holds and breaks.
 """
@@ -31,7 +33,7 @@ class Claim(Strict):
     id: str
     pattern: int = Field(ge=1, le=8)
     statement: str
-    kind: Literal["contrast", "threshold", "trend"] = "contrast"
+    kind: Literal["contrast", "threshold", "trend", "from_peak"] = "contrast"
     scenario: str
     counterfactual: str | list[str] | None = None
     combine: Literal["max", "min"] = "max"
@@ -51,8 +53,8 @@ class Claim(Strict):
             raise ValueError("a contrast needs a counterfactual (scenario or counterfactual_set)")
         if self.kind == "threshold" and self.reference is None:
             raise ValueError("a threshold claim needs a reference")
-        if self.kind == "trend" and (self.early is None or self.late is None):
-            raise ValueError("a trend claim needs early and late years")
+        if self.kind in ("trend", "from_peak") and (self.early is None or self.late is None):
+            raise ValueError(f"a {self.kind} claim needs early and late years")
         return self
 
     @property

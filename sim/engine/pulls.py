@@ -72,6 +72,7 @@ class Pulls:
         self.link_brokers = np.zeros((len(world.link_a), n))
         self.anchor = np.zeros(n)
         self.targets: list[tuple[Array, Array, int | None, int | None]] = []
+        self.target_moved: list[Array] = []  # after `resolve`: each target pull's movement of every state
         self.used_text: list[str] = []
 
     def reset(self) -> None:
@@ -83,6 +84,7 @@ class Pulls:
         self.link_brokers.fill(0.0)
         self.anchor.fill(0.0)
         self.targets.clear()
+        self.target_moved.clear()
 
     def _use(self, channel: str) -> None:
         if channel not in self.used_text:
@@ -116,10 +118,12 @@ class Pulls:
 
     def add_target(
         self, coef: Array, target: Array, source: int | None = None, credit: int | None = None
-    ) -> None:
+    ) -> int:
         """Pull every state j's position toward target[j] (a point, not another state) with
-        coef[j]; the movement is credited to state `source` in gain column `credit`."""
+        coef[j]; the movement is credited to state `source` in gain column `credit`. Returns
+        the pull's handle: after `resolve`, `target_moved[handle]` is how far it moved each state."""
         self.targets.append((coef, np.clip(target, 0.0, 1.0), source, credit))
+        return len(self.targets) - 1
 
     # ------------------------------------------------------------------ resolution
     def resolve(self, gains: Array, size: Array, text_value: Array, dist_tp: Array) -> None:
@@ -181,9 +185,12 @@ class Pulls:
                 if channel.tracked:
                     w.received[:, src] += part
             for coef, tgt, source, credit in self.targets:
+                moved_to = g * coef * distance(pos, tgt)
+                self.target_moved.append(moved_to)
                 if source is not None and credit is not None:
-                    moved_to = g * coef * distance(pos, tgt)
                     gains[source, credit] += size @ moved_to
+        else:
+            self.target_moved.extend(np.zeros(w.N) for _ in self.targets)
         np.clip(new_text, 0.0, 1.0, out=w.text)
         np.clip(new_pos, 0.0, 1.0, out=w.pos)
         w.version += 1

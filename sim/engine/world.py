@@ -124,7 +124,6 @@ class World:
         self.engagement: Array = np.zeros((N, F))
         self.use: Array = np.zeros((N, 3))  # recent use of each path (EMA of choices)
         self.influence: Array = np.zeros(N)
-        self.efficiency: Array = np.zeros(N)  # pending induced efficiency innovation
         self.reputation: Array = np.zeros(N)
         self.received: Array = np.zeros((N, N))  # received[j, i]: tracked pull j has taken from i
         self.action: IntArray = np.full(N, -1, dtype=np.int64)

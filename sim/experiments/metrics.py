@@ -11,7 +11,8 @@ A metric is `table.column[key]`, after the run's output tables:
 - `closeness.mean[<region>/<state>]`: mean closeness (1 - distance) of the region's other
   states' positions to the state's (governance alignment).
 A metric may end in `@<year>`: its value at the end of the step closest to that year, instead
-of the final value.
+of the final value; or in `@<from>..<to>`: its mean over the steps ending from one year to the
+other (`@max:<from>..<to>` and `@min:<from>..<to>`: its largest or smallest value there).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from sim.model import RuleMakingModel
 
 _SPEC = re.compile(
-    r"^(states|forums|model|powers|ecosystem|closeness)\.([A-Za-z_][\w]*)(?:\[(.+?)\])?(?:@(\d{4}(?:\.\d+)?))?$"
+    r"^(states|forums|model|powers|ecosystem|closeness)\.([A-Za-z_][\w]*)(?:\[(.+?)\])?"
+    r"(?:@(?:(max|min|mean):)?(\d{4}(?:\.\d+)?)(?:\.\.(\d{4}(?:\.\d+)?))?)?$"
 )
 STATE_COLUMNS = {
     "influence", "influence_share", "resource_share", "punching_ratio", "rule_alignment", "followers",
@@ -45,7 +47,14 @@ def parse(spec: str) -> tuple[str, str, str | None]:
 
 def at_year(spec: str) -> float | None:
     m = _SPEC.match(spec.strip())
-    return float(m[4]) if m and m[4] else None
+    return float(m[5]) if m and m[5] else None
+
+
+def window(spec: str) -> tuple[str, float, float] | None:
+    """(aggregate, from, to) of a `@[max:|min:|mean:]from..to` metric (default: the mean over
+    the steps ending in that span)."""
+    m = _SPEC.match(spec.strip())
+    return (m[4] or "mean", float(m[5]), float(m[6])) if m and m[5] and m[6] else None
 
 
 def check_metric(spec: str) -> str | None:
@@ -139,7 +148,8 @@ class Evaluator:
         return rec.dependence[:t, 1, buyers, j].mean(axis=1)
 
     def final(self, spec: str) -> float:
-        """The final value, or with `@year` the value at the step ending closest to that year."""
+        """The final value; with `@year` the value at the step ending closest to that year; with
+        `@from..to` the mean over the steps ending from `from` to `to`."""
         s = self.series(spec)
         if not s.size:
             return float("nan")
@@ -147,8 +157,20 @@ class Evaluator:
         if year is None:
             return float(s[-1])
         cal = self.m.world.calendar
-        k = round((year - cal.start_year) * cal.steps_per_year)
-        return float(s[min(max(k, 0), s.size - 1)])
+
+        def step(y: float) -> int:
+            return min(max(round((y - cal.start_year) * cal.steps_per_year), 0), s.size - 1)
+
+        span = window(spec)
+        if span is None:
+            return float(s[step(year)])
+        how, lo, hi = span[0], step(span[1]), step(span[2])
+        part = s[lo : hi + 1]
+        if not np.isfinite(part).any():
+            return float("nan")
+        if how == "max":
+            return float(np.nanmax(part))
+        return float(np.nanmin(part)) if how == "min" else float(np.nanmean(part))
 
 
 def _lookup(index: dict, key: str | None, kind: str) -> int:

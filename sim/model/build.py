@@ -123,15 +123,18 @@ def stack_settings(sc: Scenario) -> StackSettings | None:
     return settings if settings is not None and settings.enabled else None
 
 
-def stack_data(sc: Scenario, w: World) -> tuple[Array, Array, BoolArray]:
-    """[3, N] supply capacities and prices from the scenario (default supply: compute, algorithms
-    and market for the three layers; default price 1), and which states gave their dependence."""
+def stack_data(sc: Scenario, w: World) -> tuple[Array, Array, Array, BoolArray]:
+    """[3, N] supply capacities, prices and open-weight shares from the scenario (default supply:
+    compute, algorithms and market for the three layers; default price 1; default closed), and
+    which states gave their dependence."""
     supply0 = np.zeros((3, w.N))
     price = np.ones((3, w.N))
+    open_share = np.zeros((3, w.N))
     defaults = (w.res[:, 0], w.res[:, 2], w.market)
     for i, st in enumerate(sc.states):
         for li, layer in enumerate(LAYER_NAMES):
             supply0[li, i] = st.stack.supply.get(layer, defaults[li][i])
             price[li, i] = st.stack.price.get(layer, 1.0)
+            open_share[li, i] = st.stack.open.get(layer, 0.0)
     given = np.array([st.dependence is not None for st in sc.states], dtype=bool)
-    return supply0, price, given
+    return supply0, price, open_share, given

@@ -18,6 +18,7 @@ default) follows MODEL.md section 2:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from sim.engine.events import EventLog
 from sim.engine.pulls import Channel, Pulls
 from sim.engine.streams import Streams
 from sim.engine.types import Array, IntArray
+from sim.fields import per_step
 from sim.model.agents import ForumAgent, StateAgent
 from sim.model.build import build_world, stack_data, stack_settings
 from sim.model.recorder import Recorder
@@ -41,7 +43,20 @@ from sim.powers.lever import PowerContext
 from sim.powers.registry import Powers
 from sim.powers.stack import Stack
 from sim.scenario.loader import load_scenario, with_overrides
-from sim.scenario.schema import ACTION_NAMES, Scenario
+from sim.scenario.schema import ACTION_NAMES, ModelSettings, Scenario
+
+
+@dataclass(frozen=True)
+class StepParams:
+    """The scenario's parameter sections with every per-year rate converted for one step."""
+
+    institutional: institutional.InstitutionalParams
+    discourse: discourse.DiscourseParams
+    practice: practice.PracticeParams
+    influence: influence.InfluenceParams
+    membership: forums.MembershipParams
+    frameworks: forums.FrameworkParams
+    model: ModelSettings
 
 
 class RuleMakingModel(mesa.Model):
@@ -74,6 +89,17 @@ class RuleMakingModel(mesa.Model):
         super().__init__(seed=self.seed_used)
         self.streams = Streams(self.seed_used)  # one random stream per mechanism
         self.n_steps = sc.n_steps
+        spy = sc.model.steps_per_year
+        # every rate of the scenario is per year (MODEL.md s.10); the mechanisms get them per step
+        self.p = StepParams(
+            institutional=per_step(sc.paths.institutional, spy),
+            discourse=per_step(sc.paths.discourse, spy),
+            practice=per_step(sc.paths.practice, spy),
+            influence=per_step(sc.influence, spy),
+            membership=per_step(sc.membership, spy),
+            frameworks=per_step(sc.framework_settings, spy),
+            model=per_step(sc.model, spy),
+        )
         self.actions: tuple[str, ...] = ACTION_NAMES
         self.world = w = build_world(sc, self.actions)
         self.gain_col = {a: k for k, a in enumerate(self.actions)}
@@ -90,20 +116,28 @@ class RuleMakingModel(mesa.Model):
                 Channel(stack_mod.CHANNEL, col[stack_mod.CREDITED_TO]),  # dependence: structural power
             ],
             link=Channel("brokerage", col[institutional.CREDITED_TO]),
-            link_scale=sc.paths.institutional.broker_credit,
+            link_scale=self.p.institutional.broker_credit,
         )
         self.coupling = synergy.coupling_matrix(sc.model.coupling)
         self.syn = np.ones((w.N, 3))
-        self.policies = Policies([s.policy for s in sc.states], self.actions, w.allowed, sc.policy_settings)
+        self.policies = Policies(
+            [s.policy for s in sc.states],
+            self.actions,
+            w.allowed,
+            sc.policy_settings,
+            sc.model.steps_per_year,
+        )
         self.log = EventLog(w.calendar)
         self.timeline = Timeline(sc, w)
         settings = stack_settings(sc)
         self.stack: Stack | None = None
         if settings is not None:
-            supply0, price, given = stack_data(sc, w)
-            self.stack = Stack(settings, supply0, price, w.res, w.market, w.pos, w.dependence, given)
+            supply0, price, open_share, given = stack_data(sc, w)
+            self.stack = Stack(
+                settings, supply0, price, open_share, w.res, w.market, w.pos, w.dependence, given, spy
+            )
         self.ties = practice.Ties(
-            sc.paths.practice,
+            self.p.practice,
             w.partners,
             w.region,
             w.region_names,
@@ -149,6 +183,8 @@ class RuleMakingModel(mesa.Model):
         self.size[:] = influence.target_size(w.market)
         self.forum_value[:] = influence.text_value(w.weight, self.size, w.live_members())
         self.clout[:] = influence.clout(w.res, sc.influence.clout)
+        # agenda weight of each member in each forum, as the step's choices begin
+        self.agenda = self.p.institutional.baseline_engagement + w.engagement
         self._views: dict[str, Any] = {}
 
     def drafting(self) -> discourse.Drafting:
@@ -156,7 +192,7 @@ class RuleMakingModel(mesa.Model):
         if "drafting" not in self._views:
             w = self.world
             self._views["drafting"] = discourse.Drafting(
-                params=self.scenario.paths.discourse,
+                params=self.p.discourse,
                 norms=w.norms,
                 pos=w.pos,
                 text=w.text,
@@ -165,6 +201,7 @@ class RuleMakingModel(mesa.Model):
                 capacity=w.cap[:, 2],
                 president=w.president[:, self.steps],
                 syn=self.syn[:, discourse.COL],
+                agenda=self.agenda,
                 forum_value=self.forum_value,
                 dist=w.dist_text_pos(),
                 pulls=self.pulls,
@@ -175,10 +212,10 @@ class RuleMakingModel(mesa.Model):
     def participation(self) -> institutional.Participation:
         """This step's view for institutional participation."""
         if "participation" not in self._views:
-            w, sc = self.world, self.scenario
+            w = self.world
             self._views["participation"] = institutional.Participation(
-                params=sc.paths.institutional,
-                reputation_weight=sc.influence.reputation_weight,
+                params=self.p.institutional,
+                reputation_weight=self.p.influence.reputation_weight,
                 members=w.members,
                 active=w.active,
                 live=w.live_members(),
@@ -200,7 +237,7 @@ class RuleMakingModel(mesa.Model):
         if "sharing" not in self._views:
             w = self.world
             self._views["sharing"] = practice.Sharing(
-                params=self.scenario.paths.practice,
+                params=self.p.practice,
                 ties=self.ties,
                 pos=w.pos,
                 cap=w.cap,
@@ -218,8 +255,8 @@ class RuleMakingModel(mesa.Model):
         """The view of supporting frameworks (made when used)."""
         w = self.world
         return forums.Frameworks(
-            params=self.scenario.framework_settings,
-            baseline_engagement=self.scenario.paths.institutional.baseline_engagement,
+            params=self.p.frameworks,
+            baseline_engagement=self.p.institutional.baseline_engagement,
             launched=w.fw_launched,
             founder=w.fw_founder,
             forum=w.fw_forum,
@@ -244,7 +281,7 @@ class RuleMakingModel(mesa.Model):
         """The view of endogenous membership (made when used: it reads the distances now)."""
         w = self.world
         return forums.Admission(
-            params=self.scenario.membership,
+            params=self.p.membership,
             members=w.members,
             active=w.active,
             openness=w.forum_openness,
@@ -292,13 +329,13 @@ class RuleMakingModel(mesa.Model):
         self.power_ctx.step = k
         self.powers.draw()
         # 1. growth (levers may slow or speed it)
-        gf = growth.factors(w.growth, w.efficiency, w.calendar.steps_per_year, sc.growth_settings)
+        gf = growth.factors(w.growth)
         self.powers.on_growth(gf)
         growth.grow(w.res, w.market, gf)
         # 2. scheduled events
         self.timeline.fire(k, w, self.log, self.stack, self.frameworks)
         self.powers.fire()
-        institutional.decay_engagement(w.engagement, sc.paths.institutional)
+        institutional.decay_engagement(w.engagement, self.p.institutional)
         self._refresh()
         # 3. choices
         self.syn[:] = synergy.multipliers(w.use, self.coupling, sc.model.synergy)
@@ -311,7 +348,7 @@ class RuleMakingModel(mesa.Model):
             if actors.size:
                 self.apply(name, actors)
         self.powers.on_effects()
-        p_inst = sc.paths.institutional
+        p_inst = self.p.institutional
         forums.consensus(
             self.pulls,
             w.live_members(),
@@ -322,20 +359,20 @@ class RuleMakingModel(mesa.Model):
         )
         if self.stack is not None:
             self.stack.add_pulls(self.pulls)
-        self.pulls.add_anchor(sc.influence.anchoring)
+        self.pulls.add_anchor(self.p.influence.anchoring)
         self.pulls.resolve(self.gains, self.size, self.forum_value, w.dist_text_pos())
         self.powers.on_moved()
-        practice.relax_openness(w.openness, w.openness0, sc.paths.practice)
+        practice.relax_openness(w.openness, w.openness0, self.p.practice)
         if w.fw_launched.any():
             forums.framework_step(self.frameworks())
         forums.membership_step(self.admission())
         if self.stack is not None:
             self.powers.on_stack()
             self.stack.step()
-        synergy.record_use(w.use, w.action, sc.model.memory)
+        synergy.record_use(w.use, w.action, self.p.model.memory)
         # 5. influence and learning
         total = influence.update(
-            w.influence, w.reputation, self.gains, w.live_members(), w.weight, w.engagement, sc.influence
+            w.influence, w.reputation, self.gains, w.live_members(), w.weight, w.engagement, self.p.influence
         )
         self.policies.learn(w.action, self.gains, total)
         self._record(k)

@@ -13,6 +13,7 @@ import numpy as np
 
 from sim import forums
 from sim.engine.events import EventLog
+from sim.engine.types import Array
 from sim.engine.world import World
 from sim.powers.stack import LAYER_NAMES, Stack
 from sim.scenario.schema import SETTABLE, JoinEvent, LeaveEvent, Scenario, SetEvent
@@ -27,6 +28,13 @@ _FIELDS: dict[str, tuple[str, int | None]] = {
     "activity": ("activity", None),
 }
 assert set(_FIELDS) | {f for f in SETTABLE if f.startswith("stack.")} == set(SETTABLE)
+
+
+def _value(ev: SetEvent, w: World, current: Array) -> float:
+    """The event's value, or with `relative_to` that multiple of the other state's value now."""
+    if ev.relative_to is None:
+        return float(ev.value)
+    return float(ev.value * current[w.index[ev.relative_to]])
 
 
 class Timeline:
@@ -71,16 +79,16 @@ class Timeline:
                 _, kind, layer = ev.field.split(".")
                 if stack is not None:
                     li = LAYER_NAMES.index(layer)
-                    if kind == "price":
-                        stack.set_price(li, i, ev.value)
-                    else:
-                        stack.set_supply(li, i, ev.value)
-                log.add(k, "set", ev.state, "", f"{ev.field}={ev.value:g} {ev.note}".strip())
+                    now = {"price": stack.price, "open": stack.open, "supply": stack.supply()}[kind]
+                    value = _value(ev, w, now[li])
+                    {"price": stack.set_price, "open": stack.set_open, "supply": stack.set_supply}[kind](
+                        li, i, value
+                    )
+                    log.add(k, "set", ev.state, "", f"{ev.field}={value:g} {ev.note}".strip())
             else:
                 attr, col = _FIELDS[ev.field]
                 arr = getattr(w, attr)
-                if col is None:
-                    arr[i] = ev.value
-                else:
-                    arr[i, col] = ev.value
-                log.add(k, "set", ev.state, "", f"{ev.field}={ev.value:g} {ev.note}".strip())
+                current = arr if col is None else arr[:, col]
+                value = min(1.0, _value(ev, w, current))
+                current[i] = value
+                log.add(k, "set", ev.state, "", f"{ev.field}={value:g} {ev.note}".strip())

@@ -3,11 +3,16 @@
 A drafting state submits text to one forum it belongs to: the forum's text is pulled toward
 the state's position with strength
 
-    s = draft_rate * discourse capacity * knowledge * legitimacy * presidency * synergy,
+    s = draft_rate / steps_per_year * discourse capacity * knowledge * agenda * legitimacy
+        * presidency * synergy,
 
 where knowledge = algorithms / (algorithms + world mean) (the knowledge base behind
-discourse power, seed 002: patents and research), presidency = `presidency_multiplier` for
-the forum's current host (Japan's G7 2016 and 2023, G20 2019 drafts) and 1 otherwise, and
+discourse power, seed 002: patents and research), agenda = (baseline_engagement +
+engagement in the forum) ** agenda_weight, the drafter's standing in the forum that its
+institutional participation built (MODEL.md s.3: the draft's step is proportional to agenda
+weight; seed 000 line 259: participation is the platform of discourse construction;
+`agenda_weight: 0` switches it off), presidency = `presidency_multiplier` for the forum's
+current host (Japan's G7 2016 and 2023, G20 2019 drafts) and 1 otherwise, and
 
     legitimacy = exp(-(distance_penalty * dist(position, forum centre)
                        + sum_d framing_penalty[d] * |position_d - centre_d|))
@@ -30,7 +35,7 @@ from pydantic import Field
 from sim.engine.geometry import cross_distance
 from sim.engine.pulls import Pulls
 from sim.engine.types import Array, BoolArray, IntArray
-from sim.fields import NonNeg, Strict, Unit
+from sim.fields import NonNeg, Strict, YearRate
 
 NAME = "discourse"
 COL = 1  # column in the synergy multipliers
@@ -39,11 +44,12 @@ CREDITED_TO = NAME
 
 
 class DiscourseParams(Strict):
-    """`paths.discourse`: drafting."""
+    """`paths.discourse`: drafting (the pull rate per year)."""
 
-    draft_rate: Unit = 0.1
+    draft_rate: YearRate = 0.4
     presidency_multiplier: Annotated[float, Field(ge=1.0, le=20.0)] = 2.0
     distance_penalty: NonNeg = 1.0
+    agenda_weight: NonNeg = 1.0
     framing_penalty: dict[str, NonNeg] = Field(default_factory=lambda: {"security": 2.0, "rights": 0.5})
 
 
@@ -60,6 +66,7 @@ class Drafting:
     capacity: Array  # [N] discourse capacity
     president: IntArray  # [F] the state holding each forum's presidency this step (-1: none)
     syn: Array  # [N] this path's synergy multiplier
+    agenda: Array  # [N, F] each member's agenda weight in each forum (baseline + engagement)
     forum_value: Array  # [F] weight x members' size
     dist: Array  # [F, N] distance of each text from each position
     pulls: Pulls
@@ -89,7 +96,8 @@ def strength(v: Drafting, idx: IntArray) -> Array:
     knowledge = alg[idx] / (alg[idx] + alg.mean())
     base = p.draft_rate * v.capacity[idx] * knowledge * v.syn[idx]
     pres = np.where(v.president[None, :] == idx[:, None], p.presidency_multiplier, 1.0)
-    return base[:, None] * legitimacy(v)[idx] * pres * v.live[idx]
+    agenda = v.agenda[idx] ** p.agenda_weight if p.agenda_weight != 1.0 else v.agenda[idx]
+    return base[:, None] * agenda * legitimacy(v)[idx] * pres * v.live[idx]
 
 
 def _score(v: Drafting, idx: IntArray) -> tuple[Array, Array]:

@@ -3,23 +3,27 @@
 A participating state raises its engagement in one forum it belongs to, preferring forums
 where it holds the presidency and whose texts matter more (weight x members' size):
 
-    engagement += min(1, engagement_rate * synergy) * (1 - engagement),
+    engagement += (1 - exp(-engagement_rate * synergy / steps_per_year)) * (1 - engagement),
 
-a stock in [0, 1] that decays by `engagement_decay` per step when neglected. Engagement is
-the state's agenda weight in the forum's consensus (`sim.forums.consensus`), scaled by its
+a stock in [0, 1] that loses `engagement_decay` of itself per year when neglected. Engagement
+is the state's agenda weight in the forum's consensus (`sim.forums.consensus`), scaled by its
 clout; that drift is the forum's own process and is credited to nobody: participation
-without content makes a free rider (seed 000, section 3.1). Participation earns influence
-through what it builds (brokerage, frameworks, the reputation of an active actor) and,
-through synergy, by amplifying the state's drafting and practice sharing.
+without content makes a free rider (seed 000, section 3.1, line 263). Participation earns
+influence through what it builds (brokerage, frameworks, the reputation of an active actor)
+and, through synergy, by amplifying the state's drafting and practice sharing.
 
-A state engaged in two linked forums is a broker (Japan between the G7, G20 and OECD): the
-linked texts are pulled toward each other with
+A state engaged in two linked forums is a broker (Japan between the G7, G20 and OECD), but a
+broker carries content: its own recent drafting and sharing, the synergy term of this path
+(synergy * sum_q coupling[institutional, q] * use_q; zero for a state that only participates,
+and zero with `synergy: 0`). Hosting either forum's presidency multiplies its bridging by
+`host_brokerage` (seed 000, line 261: hosting gave Japan the structural power to build bridges
+between institutions). The linked texts are pulled toward each other with
 
-    link pull = brokerage_rate * sum over brokers of min(engagement on both sides) * synergy
+    link pull = brokerage_rate * sum over brokers i of b_i,
+    b_i = min(engagement on both sides) * content_i * (host_brokerage if i hosts either),
 
-("alignment"), and the resulting movement, weighted by both texts' value and scaled by
-`broker_credit`, is credited to the brokers in proportion to their part, as `institutional`
-gain.
+and the movement, weighted by both texts' value and scaled by `broker_credit`, is credited
+to the brokers in proportion to b_i, as `institutional` gain.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import numpy as np
 from sim.engine.geometry import distance
 from sim.engine.pulls import Pulls
 from sim.engine.types import Array, BoolArray, IntArray
-from sim.fields import NonNeg, Strict, Unit
+from sim.fields import NonNeg, Strict, Unit, YearRate, YearShare, share
 
 NAME = "institutional"
 COL = 0  # column in the synergy multipliers
@@ -39,15 +43,16 @@ CREDITED_TO = NAME  # brokerage and framework joiners are credited to this path
 
 
 class InstitutionalParams(Strict):
-    """`paths.institutional`: engagement, the forums' consensus, brokerage."""
+    """`paths.institutional`: engagement, the forums' consensus, brokerage (rates per year)."""
 
-    engagement_rate: Unit = 0.3
-    engagement_decay: Unit = 0.05
-    consensus_rate: Unit = 0.05
+    engagement_rate: YearRate = 1.43
+    engagement_decay: YearShare = 0.185
+    consensus_rate: YearRate = 0.2
     baseline_engagement: Unit = 0.1
     presidency_preference: NonNeg = 1.0
-    brokerage_rate: Unit = 0.1
+    brokerage_rate: YearRate = 0.4
     broker_credit: NonNeg = 1.0
+    host_brokerage: NonNeg = 2.0
 
 
 @dataclass
@@ -66,13 +71,13 @@ class Participation:
     link_b: IntArray
     president: IntArray  # [F] the state holding each presidency this step (-1: none)
     forum_value: Array  # [F] weight x members' size
-    syn: Array  # [N] this path's synergy multiplier
+    syn: Array  # [N] this path's synergy multiplier (1 + content)
     pulls: Pulls
     _targets: tuple[IntArray, BoolArray] | None = field(default=None, repr=False)
 
 
 def decay_engagement(engagement: Array, params: InstitutionalParams) -> None:
-    """Neglected engagement fades: engagement *= 1 - engagement_decay, each step."""
+    """Neglected engagement fades: engagement *= 1 - engagement_decay (per step)."""
     engagement *= 1.0 - params.engagement_decay
 
 
@@ -92,24 +97,30 @@ def _targets(v: Participation, idx: IntArray) -> tuple[IntArray, BoolArray]:
 def apply(v: Participation, idx: IntArray) -> None:
     f, ok = _targets(v, idx)
     i, f = idx[ok], f[ok]
-    rate = np.minimum(1.0, v.params.engagement_rate * v.syn[i])
+    rate = share(v.params.engagement_rate * v.syn[i])
     v.engagement[i, f] += rate * (1.0 - v.engagement[i, f])
     _brokerage(v, idx)
 
 
 def _broker_strength(v: Participation, idx: IntArray) -> Array:
-    """[n_actors, n_links]: min engagement on both sides of each active link."""
+    """[n_actors, n_links]: each actor's bridging of each active link it belongs to on both
+    sides: min engagement on both sides, times `host_brokerage` where it hosts either forum,
+    times the content it carries (its synergy term)."""
     la, lb = v.link_a, v.link_b
     both = v.members[idx][:, la] & v.members[idx][:, lb] & (v.active[la] & v.active[lb])[None, :]
-    return np.minimum(v.engagement[idx][:, la], v.engagement[idx][:, lb]) * both
+    hosts = (v.president[la][None, :] == idx[:, None]) | (v.president[lb][None, :] == idx[:, None])
+    host = np.where(hosts, v.params.host_brokerage, 1.0)
+    content = v.syn[idx] - 1.0
+    return np.minimum(v.engagement[idx][:, la], v.engagement[idx][:, lb]) * both * host * content[:, None]
 
 
 def _brokerage(v: Participation, idx: IntArray) -> None:
     p = v.params
     if v.link_a.size == 0 or p.brokerage_rate == 0.0:
         return
-    contrib = _broker_strength(v, idx) * v.syn[idx][:, None]
-    v.pulls.add_link(p.brokerage_rate * contrib.sum(axis=0), idx, contrib.T)
+    contrib = _broker_strength(v, idx)
+    if contrib.any():
+        v.pulls.add_link(p.brokerage_rate * contrib.sum(axis=0), idx, contrib.T)
 
 
 def potential(v: Participation, idx: IntArray) -> Array:
@@ -117,15 +128,15 @@ def potential(v: Participation, idx: IntArray) -> Array:
     its lifetime (1 / engagement_decay steps) plus the brokerage it enables this step."""
     p = v.params
     f, ok = _targets(v, idx)
-    rate = np.minimum(1.0, p.engagement_rate * v.syn[idx])
+    rate = share(p.engagement_rate * v.syn[idx])
     d_eng = rate * (1.0 - v.engagement[idx, f])
     wm = v.live[idx] * v.weight
-    share = v.weight[f] / np.maximum(wm.sum(axis=1), 1e-12)  # the forum's part in reputation
-    lifetime = 1.0 / max(p.engagement_decay, 1e-3)
-    gain = v.reputation_weight * d_eng * share * lifetime
+    part = v.weight[f] / np.maximum(wm.sum(axis=1), 1e-12)  # the forum's part in reputation
+    lifetime = 1.0 / max(p.engagement_decay, 1e-6)
+    gain = v.reputation_weight * d_eng * part * lifetime
     value = v.forum_value
     if v.link_a.size and p.brokerage_rate > 0:
         d_link = distance(v.text[v.link_a], v.text[v.link_b])
         wl = (value[v.link_a] + value[v.link_b]) * p.broker_credit
-        gain = gain + p.brokerage_rate * (_broker_strength(v, idx) @ (d_link * wl)) * v.syn[idx]
+        gain = gain + p.brokerage_rate * (_broker_strength(v, idx) @ (d_link * wl))
     return np.where(ok, gain, 0.0)

@@ -7,15 +7,16 @@ to: partners (aid, talent-training), its region, and fellow members of club foru
 forums bind less, and shared clubs add up). Each target j's own position is pulled toward
 the sharer i's with coefficient
 
-    c_ij = share_rate * quality_i * fit_ij * openness_j * tie_ij * synergy_i,
+    c_ij = share_rate / steps_per_year * quality_i * fit_ij * openness_j * tie_ij * synergy_i,
     quality_i = (standards_i + regulatory_i) / 2 * clout_i,
     fit_ij = 1 + soft_fit * soft_law_i * (1 - regulatory_j),
 
 so soft-law practice appeals most to states with little regulatory capacity of their own.
 The movement is credited to the sharer as `practice` gain, and tracked per pair (the
 emulation network: who follows whom). Sharing is also capacity building: it raises the
-targets' openness to outside practice (by capacity_building * reach * (1 - openness)),
-which relaxes back toward its base level by `openness_relax` per step.
+targets' openness to outside practice (by 1 - exp(-capacity_building * reach / steps_per_year)
+of the gap to 1, each step), which relaxes back toward its base level by `openness_relax` of
+the gap per year.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sim.engine.geometry import cross_distance
 from sim.engine.pulls import Pulls
 from sim.engine.types import Array, BoolArray, IntArray
 from sim.engine.world import Changes
-from sim.fields import NonNeg, Strict, Unit
+from sim.fields import NonNeg, Strict, Unit, YearRate, YearShare, share
 
 NAME = "practice"
 COL = 2  # column in the synergy multipliers
@@ -37,12 +38,12 @@ CREDITED_TO = NAME
 
 
 class PracticeParams(Strict):
-    """`paths.practice`: sharing, its reach (ties) and capacity building."""
+    """`paths.practice`: sharing, its reach (ties) and capacity building (rates per year)."""
 
-    share_rate: Unit = 0.05
+    share_rate: YearRate = 0.2
     soft_fit: NonNeg = 1.0
-    capacity_building: Unit = 0.02
-    openness_relax: Unit = 0.02
+    capacity_building: YearRate = 0.08
+    openness_relax: YearShare = 0.078
     partner_tie: Unit = 1.0
     region_tie: Unit = 0.5
     comember_tie: Unit = 0.25
@@ -143,7 +144,7 @@ def apply(v: Sharing, idx: IntArray) -> None:
     v.pulls.add_pos(CHANNEL, idx, coef)
     if p.capacity_building > 0:
         reach = np.minimum(1.0, v.ties.matrix[:, idx].sum(axis=1))
-        v.openness += p.capacity_building * reach * (1.0 - v.openness)
+        v.openness += share(p.capacity_building * reach) * (1.0 - v.openness)
 
 
 def relax_openness(openness: Array, openness0: Array, params: PracticeParams) -> None:

@@ -5,11 +5,12 @@ access: in the stack the hub gains `offer` in the partners' base (compute) and t
 (api) utility, and partners' switching away from the hub is slowed by `lock_in`, so their
 dependence on the hub rises and, through the dependence pull, their governance positions
 drift toward the hub's (the centre-periphery structure). With `open_call`, any state may
-join each step with probability join_rate * legitimacy, legitimacy = the hub's discourse
-capacity * closeness to the hub: an alliance with little discourse behind it attracts
-fewer partners (seed 002: the partnership's inclusive, rights-respecting rhetoric is what
-legitimises it). Chosen as an action, it starts the alliance, or once running, runs a
-recruitment drive at `act_boost` times the join rate.
+join each step with probability 1 - exp(-join_rate * legitimacy / steps_per_year)
+(join_rate per year), legitimacy = the hub's discourse capacity * closeness to the hub: an
+alliance with little discourse behind it attracts fewer partners (seed 002: the
+partnership's inclusive, rights-respecting rhetoric is what legitimises it). Chosen as an
+action, it starts the alliance, or once running, runs a recruitment drive at `act_boost`
+times the join rate.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pydantic import Field
 
 from sim.engine.geometry import distance
 from sim.engine.types import Array
-from sim.fields import Name, NonNeg, Unit
+from sim.fields import Name, NonNeg, Unit, YearRate, share
 from sim.powers.lever import Lever, LeverSpec, LeverType, Loc, Names, PowerContext
 from sim.powers.stack import LAYER_NAMES, StackInputs
 
@@ -36,7 +37,7 @@ class AllianceSpec(LeverSpec):
     open_call: bool = False
     offer: dict[Literal["compute", "api"], Unit] = Field(default_factory=lambda: dict(_OFFER))
     lock_in: Unit = 0.3
-    join_rate: Unit = 0.2
+    join_rate: YearRate = 0.8
     act_boost: NonNeg = 2.0
     note: str = ""
 
@@ -68,7 +69,7 @@ class Alliance(Lever[AllianceSpec]):
         legit = w.cap[self.hub, 2] * (1.0 - distance(w.pos, w.pos[self.hub][None, :]))
         cand = ~self.members
         cand[self.hub] = False
-        joins = cand & (u < self.spec.join_rate * boost * legit)
+        joins = cand & (u < share(self.per_step.join_rate * boost * legit))
         for i in np.flatnonzero(joins):
             self.members[i] = True
             ctx.log.add(ctx.step, "alliance_join", w.names[i], "", self.label)

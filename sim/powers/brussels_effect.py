@@ -4,11 +4,12 @@ From its start a regulation by `regulator` (stringency sigma, `scope`: the regul
 dimensions):
 - de facto: a supplier j whose share of sales in the regulator's market is at least
   compliance_cost * sigma complies everywhere rather than keep two standards; its position
-  on the scope dimensions is pulled toward the regulator's (defacto_pull * share), credited
-  to the regulator as `regulation` gain;
-- de jure: each other state adopts similar rules with probability per step
+  on the scope dimensions is pulled toward the regulator's (defacto_pull * sales share per
+  year), credited to the regulator as `regulation` gain;
+- de jure: each other state adopts similar rules at a rate per year of
   emulation_rate * world market share of the regulator * own regulatory capacity
-  * exposure * (1 + peer_effect * share of states that adopted), where exposure =
+  * exposure * (1 + peer_effect * share of states that adopted) (the probability in a step is
+  1 - exp(-rate / steps_per_year)), where exposure =
   max(base_exposure, the state's sales share in the regulator's market). Adopters move
   their home position `adoption_shift` of the way to the regulator's on the scope dimensions
   (seed 002: the EU lobbied at least ten Asian states to follow the AI Act); the move,
@@ -30,7 +31,7 @@ from pydantic import Field
 from sim.engine.geometry import distance
 from sim.engine.types import Array
 from sim.errors import unknown
-from sim.fields import Name, NonNeg, Unit
+from sim.fields import Name, NonNeg, Unit, YearRate, share
 from sim.powers.lever import Lever, LeverSpec, LeverType, Loc, Names, PowerContext
 
 NAME = "regulation"
@@ -42,11 +43,11 @@ class RegulationSpec(LeverSpec):
     stringency: Unit = 0.7
     compliance_cost: Unit = 0.1
     scope: list[Name] = Field(default_factory=lambda: ["hardness", "rights"])
-    emulation_rate: Unit = 0.1
+    emulation_rate: YearRate = 0.4
     peer_effect: NonNeg = 1.0
     base_exposure: Unit = 0.2
     innovation_drag: Unit = 0.3
-    defacto_pull: Unit = 0.1
+    defacto_pull: YearRate = 0.4
     adoption_shift: Unit = 0.5
     lobby_boost: NonNeg = 2.0
     note: str = ""
@@ -96,19 +97,19 @@ class Regulation(Lever[RegulationSpec]):
         if not self.active:
             return
         w, sp = ctx.world, self.spec
-        share = self._sales_share(ctx)
-        share[self.r] = 0.0
-        self.sales_share = share
-        self.complying = share >= sp.compliance_cost * sp.stringency
+        sales = self._sales_share(ctx)
+        sales[self.r] = 0.0
+        self.sales_share = sales
+        self.complying = sales >= sp.compliance_cost * sp.stringency
         self.complying[self.r] = False
-        coef = np.where(self.complying, sp.defacto_pull * share, 0.0)
+        coef = np.where(self.complying, self.per_step.defacto_pull * sales, 0.0)
         if coef.any():
             ctx.pulls.add_target(coef, self._regulator_target(ctx, w.pos), self.r, ctx.credit[NAME])
         # de jure emulation
         mshare = w.market[self.r] / w.market.sum()
-        exposure = np.maximum(sp.base_exposure, share)
+        exposure = np.maximum(sp.base_exposure, sales)
         peer = 1.0 + sp.peer_effect * self.adopted.mean()
-        p = lobby * sp.emulation_rate * mshare * w.cap[:, 1] * exposure * peer
+        p = share(lobby * self.per_step.emulation_rate * mshare * w.cap[:, 1] * exposure * peer)
         cand = ~self.adopted
         cand[self.r] = False
         new = cand & (u < p)

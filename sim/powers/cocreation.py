@@ -5,10 +5,10 @@ pillars (seed 001: co-created AI solutions; institutions and governance support,
 the Hiroshima Process Friends Group; talent and capacity building; local-language models
 and data):
 - solutions: the partners become the sponsor's practice-sharing partners (full ties);
-- institutions: each step, partners' positions are pulled toward the sponsor's with
-  coefficient rate * institutions * openness (credited as `cocreation` gain); with `forum`,
-  partners join that forum;
-- talent: each step, partners' base openness rises by rate * talent * (1 - openness);
+- institutions: partners' positions are pulled toward the sponsor's at a rate per year of
+  rate * institutions * openness (credited as `cocreation` gain); with `forum`, partners join
+  that forum;
+- talent: partners' base openness rises toward 1 at a rate per year of rate * talent;
 - local_models: the sponsor gains `local` utility in partners' technical and application
   layers, scaled by the strength of its own foundation models (its technical supply
   relative to the strongest supplier's): weak models limit the ecosystem share it wins.
@@ -26,7 +26,7 @@ from pydantic import Field
 
 from sim.engine.geometry import distance
 from sim.errors import unknown
-from sim.fields import Name, NonNeg, Strict, Unit
+from sim.fields import Name, NonNeg, Strict, Unit, YearRate, share
 from sim.powers.lever import Lever, LeverSpec, LeverType, Loc, Names, PowerContext
 from sim.powers.stack import StackInputs
 
@@ -46,7 +46,7 @@ class CocreationSpec(LeverSpec):
     partners: list[Name] = Field(min_length=1)
     pillars: Pillars = Pillars()
     forum: Name | None = None
-    rate: Unit = 0.05
+    rate: YearRate = 0.2
     act_boost: NonNeg = 1.0
     note: str = ""
 
@@ -82,9 +82,10 @@ class Cocreation(Lever[CocreationSpec]):
             return
         w, sp = ctx.world, self.spec
         pil = sp.pillars
-        w.openness0[self.p] += sp.rate * pil.talent * (1.0 - w.openness0[self.p])
+        rate = self.per_step.rate
+        w.openness0[self.p] += share(rate * pil.talent) * (1.0 - w.openness0[self.p])
         coef = np.zeros(w.N)
-        coef[self.p] = boost * sp.rate * pil.institutions * w.openness[self.p]
+        coef[self.p] = boost * rate * pil.institutions * w.openness[self.p]
         if coef.any():
             target = np.broadcast_to(w.pos[self.sponsor], w.pos.shape)
             ctx.pulls.add_target(coef, target, self.sponsor, ctx.credit[NAME])

@@ -1,9 +1,9 @@
 """Productive technology power: declarations and initiatives (seed 002, 4.5).
 
 A declaration (the Global AI Governance Initiative 2023, the Shanghai Declaration 2024)
-pulls every other state's position a little toward its content for `duration` steps:
+pulls every other state's position a little toward its content for `duration_years`:
 
-    coef_j = strength * reach * acceptance_j,
+    coef_j = strength * reach * acceptance_j   (strength: a pull rate per year),
     acceptance_j = exp(-sum_d framing_penalty[d] * |content_d - pos_jd|)   (discourse's penalties),
 
 and developing states feel a second pull, development_bonus * coef_j, on the `development`
@@ -11,20 +11,19 @@ dimension alone, so that on it they move about (1 + development_bonus) times as 
 broad reach, weak per-state effect, strongest among developing states on development.
 Securitised framing far from a state's own lowers its acceptance. The movement is credited
 to the issuer as `declaration` gain. Each time its date comes, or its issuer chooses it as an
-action, a new declaration pulls for `duration` steps again.
+action, a new declaration pulls for `duration_years` again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from sim.engine.geometry import distance
 from sim.engine.types import Array
-from sim.fields import Name, NonNeg, Position, Unit, position_problems
+from sim.fields import Name, NonNeg, Position, Unit, YearRate, position_problems
 from sim.powers.lever import Lever, LeverSpec, LeverType, Loc, Names, PowerContext
 
 NAME = "declaration"
@@ -35,9 +34,9 @@ class DeclarationSpec(LeverSpec):
     issuer: Name
     content: Position | None = None
     reach: Unit = 0.5
-    strength: Unit = 0.05
+    strength: YearRate = 0.2
     development_bonus: NonNeg = 1.0
-    duration: int = Field(4, ge=1, le=1000)
+    duration_years: Annotated[float, Field(gt=0, le=100)] = 1.0
     note: str = ""
 
     role: ClassVar[str] = "issuer"
@@ -62,7 +61,8 @@ class Declaration(Lever[DeclarationSpec]):
         else:
             self.content = np.array(c, dtype=float)
         self.moved = np.zeros(w.N)
-        self.before: Array | None = None
+        self.handles: list[int] = []
+        self.steps = max(1, round(self.spec.duration_years * ctx.steps_per_year))  # how long it pulls
 
     def fire(self, ctx: PowerContext) -> None:
         self.start = None  # a new declaration: its pull runs for `duration` steps again
@@ -76,30 +76,33 @@ class Declaration(Lever[DeclarationSpec]):
 
     def on_effects(self, ctx: PowerContext) -> None:
         w = ctx.world
-        if self.start is None or ctx.step - self.start >= self.spec.duration:
-            self.before = None
+        self.handles = []
+        if self.start is None or ctx.step - self.start >= self.steps:
             return
         content = self.content if self.content is not None else w.pos[self.issuer]
         penalty = np.zeros(w.N)
         for dim, weight in ctx.framing_penalty.items():
             d = w.norms.index(dim)
             penalty += weight * np.abs(content[d] - w.pos[:, d])
-        coef = self.spec.strength * self.spec.reach * np.exp(-penalty)
+        coef = self.per_step.strength * self.spec.reach * np.exp(-penalty)
         coef[self.issuer] = 0.0
         credit = ctx.credit[NAME]
-        ctx.pulls.add_target(coef, np.broadcast_to(content, w.pos.shape), self.issuer, credit)
+        self.handles = [
+            ctx.pulls.add_target(coef, np.broadcast_to(content, w.pos.shape), self.issuer, credit)
+        ]
         if "development" in w.norms and self.spec.development_bonus > 0:
             # an extra pull on the development dimension only, for developing states
             d = w.norms.index("development")
             target = w.pos.copy()
             target[:, d] = content[d]
             extra = coef * self.spec.development_bonus * w.developing
-            ctx.pulls.add_target(extra, target, self.issuer, credit)
-        self.before = w.pos.copy()
+            self.handles.append(ctx.pulls.add_target(extra, target, self.issuer, credit))
 
     def on_moved(self, ctx: PowerContext) -> None:
-        if self.before is not None:
-            self.moved += distance(self.before, ctx.world.pos)
+        """Add up how far the declaration's own pulls moved each state (not the drift of
+        positions from other causes)."""
+        for h in self.handles:
+            self.moved += ctx.pulls.target_moved[h]
 
     def outputs(self, ctx: PowerContext) -> dict[str, float]:
         others = np.arange(ctx.world.N) != self.issuer

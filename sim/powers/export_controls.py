@@ -1,24 +1,25 @@
 """Coercive technology power: export controls (seed 002, section 4.2).
 
-From its start, a control by `controller` on each target has an effective severity
+From its start, a control by `controller` on each target bites with severity
 
-    s(t) = severity * exp(-(leakage + efficiency) * years since start),
+    s(t) = severity * exp(-leakage * years since start),
 
-eroding through leakage and the target's efficiency innovation (DeepSeek-v3 on 2,048
-H800s; Hunyuan at about a tenth of Llama 3.1's compute). While it bites:
+eroding as chips and access leak through. While it bites:
 - the target's growth of each covered layer falls in proportion to s and to its dependence
-  on the controller: compute (base layer), algorithms (`models`: technical layer), market
-  (`investment`);
+  on the controller in that layer, g' = 1 + (g - 1) * (1 - s * dependence): compute (base
+  layer), algorithms (`models`: technical layer), market (`investment`);
 - the controller's offer to the target is cut (access 1 - s in the stack), so the target
-  substitutes away from it;
-- pressure builds the target's pending efficiency innovation, E += efficiency * s /
-  steps_per_year, realised over `growth_settings.efficiency_lag` years (`sim.growth`): a
-  level gain of efficiency * integral of s, arriving after the cut, so the gap widens first
-  and narrows later;
+  substitutes away from it and its dependence on the controller falls;
 - the controller forgoes revenue, coercion_cost = s * dependence * target market *
   revenue_share per year, taken from its market.
-Several controls stack multiplicatively (a second tightening adds to the first). Chosen as
-an action, the control is imposed or renewed at full severity.
+The ground the target loses is not lost for ever (seed 002, lines 424-446: Chinese developers
+answer the controls with efficiency and lower training cost; DeepSeek-v3 came near GPT-4o
+trained on 2,048 H800s, Hunyuan matched Llama 3.1 on a tenth of its compute; "catching up
+fast"): each step the target regains 1 - exp(-efficiency / steps_per_year) of its remaining
+shortfall, in each covered layer, from the path it would have had without this control. So
+its gap to that path widens while the control bites hard and narrows as it erodes; with
+`efficiency: 0` lost ground stays lost. Several controls stack (each tracks its own
+shortfall). Chosen as an action, the control is imposed or renewed at full severity.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ import numpy as np
 from pydantic import AfterValidator, Field
 
 from sim.engine.types import Array
-from sim.fields import Name, Unit
+from sim.fields import Name, NonNeg, Unit, YearRate, share
 from sim.powers.lever import Lever, LeverSpec, LeverType, PowerContext
 from sim.powers.stack import StackInputs
 
 LAYERS = ("compute", "models", "investment")
+# covered layer -> (column of the growth factors, AI layer whose dependence it cuts)
+_COVER = {"compute": (0, 0), "models": (2, 1), "investment": (3, 2)}
 
 
 def _layers(v: list[str]) -> list[str]:
@@ -49,9 +52,9 @@ class ExportControlsSpec(LeverSpec):
     targets: list[Name] = Field(min_length=1)
     layers: Annotated[list[str], AfterValidator(_layers)] = Field(default_factory=lambda: ["compute"])
     severity: Unit = 0.5
-    leakage: Unit = 0.1
-    efficiency: Unit = 0.1
-    revenue_share: Unit = 0.2
+    leakage: NonNeg = 0.1  # per year: the bite decays as exp(-leakage * years)
+    efficiency: YearRate = 0.35
+    revenue_share: Unit = 0.2  # per year
     note: str = ""
 
     role: ClassVar[str] = "controller"
@@ -66,32 +69,36 @@ class ExportControls(Lever[ExportControlsSpec]):
         self.cost = 0.0
         self.cost_step = 0.0
         self.shadow = w.res[self.t, 0].copy()  # targets' compute without any control
+        self.lost = {on: np.zeros(self.t.size) for on in self.spec.layers}  # log shortfall per layer
 
     def severity(self, ctx: PowerContext) -> float:
         if self.start is None:
             return 0.0
         years = (ctx.step - self.start) / ctx.steps_per_year
-        return self.spec.severity * float(np.exp(-(self.spec.leakage + self.spec.efficiency) * years))
+        return self.spec.severity * float(np.exp(-self.spec.leakage * years))
 
     def on_growth(self, ctx: PowerContext, gf: Array) -> None:
         w = ctx.world
-        spy = ctx.steps_per_year
         self.shadow *= w.growth[self.t, 0]
         s = self.severity(ctx)
-        self.cost_step = 0.0
-        if s == 0.0:
-            return
-        layers = self.spec.layers
         dep = w.dependence
-        for col, layer, on in ((0, 0, "compute"), (2, 1, "models"), (3, 2, "investment")):
-            if on in layers:
+        regain = float(share(self.per_step.efficiency))
+        for on, lost in self.lost.items():
+            col, layer = _COVER[on]
+            if s > 0.0:
+                before = gf[self.t, col].copy()
                 cut = s * dep[layer, self.t, self.c]
-                gf[self.t, col] = 1.0 + (gf[self.t, col] - 1.0) * (1.0 - cut)
-        w.efficiency[self.t] += self.spec.efficiency * s / spy
-        lost = s * dep[0, self.t, self.c] * w.market[self.t] * self.spec.revenue_share / spy
-        self.cost_step = float(lost.sum())
-        self.cost += self.cost_step
-        w.market[self.c] = max(w.market[self.c] - self.cost_step, 1e-9)
+                gf[self.t, col] = 1.0 + (before - 1.0) * (1.0 - cut)
+                lost += np.log(before) - np.log(gf[self.t, col])
+            back = lost * regain  # catching up toward the uncontrolled path
+            gf[self.t, col] *= np.exp(back)
+            lost -= back
+        self.cost_step = 0.0
+        if s > 0.0:
+            forgone = s * dep[0, self.t, self.c] * w.market[self.t] * self.spec.revenue_share
+            self.cost_step = float(forgone.sum()) / ctx.steps_per_year
+            self.cost += self.cost_step
+            w.market[self.c] = max(w.market[self.c] - self.cost_step, 1e-9)
 
     def on_stack(self, ctx: PowerContext, inputs: StackInputs) -> None:
         s = self.severity(ctx)

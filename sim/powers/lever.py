@@ -27,7 +27,7 @@ from sim.engine.streams import Streams
 from sim.engine.types import Array
 from sim.engine.world import World
 from sim.errors import unknown
-from sim.fields import Date, Strict
+from sim.fields import Date, Strict, per_step
 from sim.powers.stack import Stack, StackInputs
 
 Loc = tuple[str | int, ...]
@@ -108,6 +108,7 @@ class Lever(Generic[S]):
         self.label = label
         self.actor = spec.actor  # the wielder's name
         self.rng = ctx.streams[f"lever:{label}"]
+        self.per_step = per_step(spec, ctx.steps_per_year)  # its per-year rates, for one step
         self.u = np.zeros((self.draws, ctx.world.N))  # this step's uniforms (`draw`)
         self.scheduled = None if spec.date is None else ctx.world.calendar.step_of(spec.date)
         self.start: int | None = None

@@ -5,23 +5,28 @@ Layers (seed 002, section 4.1): `base` (chips and compute), `technical` (models)
 from state j (rows sum to 1). Each step buyers move part of the way toward the shares a
 logit choice gives:
 
-    U[l,i,j] = performance * log(supply[l,j] * access[l,i,j]) - price * price[l,j]
+    U[l,i,j] = performance * log(supply[l,j] * access[l,i,j])
+               - price * price[l,j] * (1 - open_discount * open[l,j])
                + trust * (1 - dist(pos_i, pos_j)) + home * [i == j]
                + installed * (1 + lock[l,i,j]) * dependence[l,i,j] + local * local[l,i,j]
                + offer * alliance_offer[l,i,j]
     dependence <- dependence + rate_i * (softmax_j U - dependence),
-    rate_i = switch_rate * (1 - lock_in * max_j dependence[l,i,j]).
+    rate_i = 1 - exp(-switch_rate / steps_per_year * (1 - lock_in * max_j closed[l,i,j])),
+    closed[l,i,j] = dependence[l,i,j] * (1 - open[l,j]).
 
 Performance is the supplier's capacity (the scenario's `stack.supply`, growing with its
 compute, algorithms or market); price gives low-cost open models their edge (s001: Qwen,
 DeepSeek); trust is closeness of governance positions; the installed base gives increasing
 returns and, through the slower switching of concentrated buyers, lock-in (s002 2.2, 4.3:
-network effects and dependence on one model). `access` < 1 where export controls cut a
+network effects and dependence on one model). Open weights (`open`, the open-weight share of a
+supplier's offer in a layer: Qwen, DeepSeek, Llama) make a model cheap to adopt (no licence:
+`open_discount` of its price) and cheap to leave (a buyer concentrated on an open supplier is
+not locked in), s001 line 2 and s002 lines 424-446. `access` < 1 where export controls cut a
 supplier off, `offer` > 0 where an alliance offers compute or API access, `local` where
 co-creation builds local-language models (`StackInputs`, set by the levers each step).
 Dependence pulls a buyer's governance position toward its suppliers' (the centre-periphery
 structure of s002 4.3) with coefficient position_pull * sum_l layer_weight[l] *
-dependence[l, i, j], credited to the supplier as structural power (`alliance` gain).
+dependence[l, i, j] per year, credited to the supplier as structural power (`alliance` gain).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from pydantic import Field
 from sim.engine.geometry import cross_distance
 from sim.engine.pulls import Pulls
 from sim.engine.types import Array, BoolArray, IntArray
-from sim.fields import NonNeg, Strict, Unit
+from sim.fields import NonNeg, Strict, Unit, YearRate, per_step, share
 
 LAYER_NAMES: tuple[LayerName, LayerName, LayerName] = ("base", "technical", "application")
 CHANNEL = "dependence"  # the position-pull channel of dependence
@@ -46,7 +51,8 @@ _LAYER_WEIGHT: dict[LayerName, float] = {"base": 0.2, "technical": 0.5, "applica
 
 
 class StackSettings(Strict):
-    """`stack`: buyers' logit choice of suppliers per layer (base, technical, application)."""
+    """`stack`: buyers' logit choice of suppliers per layer (base, technical, application);
+    rates per year."""
 
     enabled: bool = True
     performance: NonNeg = 1.0
@@ -56,17 +62,20 @@ class StackSettings(Strict):
     installed: NonNeg = 2.0
     local: NonNeg = 1.0
     offer: NonNeg = 3.0
-    switch_rate: Unit = 0.1
+    switch_rate: YearRate = 0.42
     lock_in: Unit = 0.5
-    position_pull: Unit = 0.02
+    position_pull: YearRate = 0.08
+    open_discount: Unit = 0.5
     layer_weight: dict[LayerName, NonNeg] = Field(default_factory=lambda: dict(_LAYER_WEIGHT))
 
 
 class StateStack(Strict):
-    """A state's offer as a supplier of each layer (relative units; 0: not a supplier)."""
+    """A state's offer as a supplier of each layer (relative units; 0: not a supplier), its
+    price, and the open-weight share of its offer."""
 
     supply: dict[LayerName, NonNeg] = Field(default_factory=dict)
     price: dict[LayerName, NonNeg] = Field(default_factory=dict)
+    open: dict[LayerName, Unit] = Field(default_factory=dict)
 
 
 @dataclass
@@ -96,19 +105,23 @@ class Stack:
         settings: StackSettings,
         supply0: Array,
         price: Array,
+        open_share: Array,
         res: Array,
         market: Array,
         pos: Array,
         dependence: Array,
         given: BoolArray,
+        steps_per_year: int,
     ) -> None:
-        """`supply0`, `price`: [3, N] from the scenario; `given`: [N] whether a state's
-        dependence was given (the others start from the logit shares)."""
-        self.s = settings
+        """`supply0`, `price`, `open_share`: [3, N] from the scenario; `given`: [N] whether a
+        state's dependence was given (the others start from the logit shares). `settings`
+        are per year; the stack converts them for a step of 1 / steps_per_year."""
+        self.s = per_step(settings, steps_per_year)
         self.res, self.market, self.pos, self.dependence = res, market, pos, dependence
         n = market.shape[0]
         self.supply0 = supply0
         self.price = price
+        self.open = open_share
         self.driver0 = np.stack([res[:, 0], res[:, 2], market]).copy()
         self.inputs = StackInputs(
             np.ones((3, n, n)), np.zeros((3, n, n)), np.zeros((3, n, n)), np.zeros((3, n, n)), settings.offer
@@ -132,12 +145,15 @@ class Stack:
     def set_price(self, layer: int, state: int, value: float) -> None:
         self.price[layer, state] = value
 
+    def set_open(self, layer: int, state: int, value: float) -> None:
+        self.open[layer, state] = value
+
     def target_shares(self, with_installed: bool = True) -> Array:
         s, inp, n = self.s, self.inputs, self.market.shape[0]
         sup = self.supply()[:, None, :] * inp.access  # [L, i, j]
         with np.errstate(divide="ignore"):
             u = s.performance * np.log(sup)
-        u = u - s.price * self.price[:, None, :]
+        u = u - s.price * (self.price * (1.0 - s.open_discount * self.open))[:, None, :]
         u = u + s.trust * (1.0 - cross_distance(self.pos, self.pos))[None, :, :]
         u = u + s.home * np.eye(n)[None, :, :]
         u = u + s.local * inp.local + inp.offer
@@ -153,7 +169,10 @@ class Stack:
         """Buyers adjust their suppliers."""
         s, dep = self.s, self.dependence
         target = self.target_shares()
-        rate = s.switch_rate * (1.0 - s.lock_in * dep.max(axis=2, keepdims=True))
+        closed = (dep * (1.0 - self.open[:, None, :])).max(
+            axis=2, keepdims=True
+        )  # lock-in to closed suppliers
+        rate = share(s.switch_rate * (1.0 - s.lock_in * closed))
         dep += rate * (target - dep)
         dep /= dep.sum(axis=2, keepdims=True)
 

@@ -144,6 +144,9 @@ def _check(sc: Scenario, known_actions: tuple[str, ...]) -> Iterator[tuple[Loc, 
         yield from dated(("events", i, "date"), ev.date)
         if ev.state not in states:
             yield ("events", i, "state"), _unknown("state", ev.state, states)
+        other = getattr(ev, "relative_to", None)
+        if other is not None and other not in states:
+            yield ("events", i, "relative_to"), _unknown("state", other, states)
         forum = getattr(ev, "forum", None)
         if forum is not None and forum not in forums:
             yield ("events", i, "forum"), _unknown("forum", forum, forums)

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from sim.fields import Date, Name, NonNeg, Position, Positive, Rate, Strict, Unit
+from sim.fields import Date, Name, NonNeg, Position, Positive, Rate, Strict, Unit, YearShare
 from sim.forums import FrameworkParams, MembershipParams
-from sim.growth import GrowthSettings
 from sim.influence import InfluenceParams
 from sim.paths import PATHS
 from sim.paths.discourse import DiscourseParams
@@ -43,7 +42,7 @@ class ModelSettings(Strict):
     steps: int | None = Field(None, ge=1, le=100_000)
     seed: int = Field(0, ge=0)
     synergy: NonNeg = 1.0
-    memory: Unit = 0.25
+    memory: YearShare = 0.684
     coupling: dict[str, dict[str, NonNeg]] = Field(
         default_factory=lambda: {
             "institutional": {"discourse": 0.5, "practice": 0.5},
@@ -160,22 +159,29 @@ SETTABLE = (
     "stack.price.base",
     "stack.price.technical",
     "stack.price.application",
+    "stack.open.base",
+    "stack.open.technical",
+    "stack.open.application",
 )
 
 
 class SetEvent(Strict):
-    """Change one attribute of a state at a date (a new law, a new institute, ...)."""
+    """Change one attribute of a state at a date (a new law, a new institute, ...). With
+    `relative_to`, the new value is `value` times that state's value of the field then (say,
+    China's models at 0.9 of the US's capability)."""
 
     type: Literal["set"]
     date: Date
     state: Name
     field: Literal[SETTABLE]  # type: ignore[valid-type]
     value: NonNeg
+    relative_to: Name | None = None
     note: str = ""
 
     @model_validator(mode="after")
     def _range(self) -> SetEvent:
-        if not self.field.startswith("stack.") and self.value > 1.0:
+        bounded = not self.field.startswith(("stack.supply", "stack.price"))
+        if bounded and self.relative_to is None and self.value > 1.0:
             raise ValueError(f"value: expected a number in [0, 1] for {self.field}, got {self.value:g}")
         return self
 
@@ -193,7 +199,6 @@ class Scenario(Strict):
     influence: InfluenceParams = InfluenceParams()
     membership: MembershipParams = MembershipParams()
     framework_settings: FrameworkParams = FrameworkParams()
-    growth_settings: GrowthSettings = GrowthSettings()
     policy_settings: PolicySettings = PolicySettings()
     states: list[State] = Field(min_length=2)
     forums: list[Forum] = Field(default_factory=list)
