@@ -23,24 +23,47 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
 from sim.engine.events import EventLog
 from sim.engine.geometry import cross_distance
+from sim.engine.ledger import Ledger
 from sim.engine.pulls import Pulls
 from sim.engine.types import Array, BoolArray, IntArray
 from sim.engine.world import Changes
-from sim.fields import NonNeg, Strict, Unit, YearRate, share
+from sim.fields import Name, NonNeg, Strict, Unit, YearRate, share
 
 CONSENSUS = "consensus"  # the text-pull channel of the forums' own consensus: credited to nobody
 
 
 class MembershipParams(Strict):
-    """`membership`: endogenous joining of open forums (the join rate per year)."""
+    """`membership`: endogenous joining of forums (the join rate per year)."""
 
     join_threshold: Unit = 0.8
     join_rate: YearRate = 0.2
+    cost: NonNeg = 0.1
+
+
+RULES = ("founders", "invitation", "values", "open")
+
+
+class AdmissionRule(Strict):
+    """A forum's `admission:` who it admits besides its scheduled joins (MODEL.md s.9).
+
+    - `founders`: no one (the G7, the G20, the UN; expansions only as dated events);
+    - `invitation`: the members invite states whose position is at least `threshold` close to
+      the members' mean position on `dimensions` (the OECD's accession roadmaps);
+    - `values`: states whose position is at least `threshold` close to the forum's text on its
+      value `dimensions` (GPAI's and the Hiroshima Friends Group's commitments);
+    - `open`: any state (closeness to the text is the state's own decision, below).
+    `dimensions` empty: all of them. A forum's `open_to` regions restrict every rule."""
+
+    rule: Literal["founders", "invitation", "values", "open"] = "open"
+    dimensions: list[Name] = Field(default_factory=list)
+    threshold: Unit = 0.8
 
 
 class FrameworkParams(Strict):
@@ -75,14 +98,20 @@ def alignment(text: Array, active: BoolArray, link_a: IntArray, link_b: IntArray
 
 # ----------------------------------------------------------------------------- membership
 @dataclass
-class Admission:
+class Joining:
     """What endogenous membership reads and writes."""
 
     params: MembershipParams
     members: BoolArray  # [N, F], written
     active: BoolArray  # [F]
-    openness: Array  # [F] forums' openness to new members
+    openness: Array  # [F] forums' openness to new members (the pace of joining)
     eligible: BoolArray  # [F, N] who each forum may admit (its `open_to` regions)
+    rule: IntArray  # [F] index in RULES
+    rule_dims: BoolArray  # [F, D] the dimensions each rule compares
+    rule_threshold: Array  # [F]
+    weight: Array  # [F] forum weights (the value of a membership)
+    pos: Array  # [N, D]
+    text: Array  # [F, D]
     dist: Callable[[], Array]  # [F, N] distance of each text from each position now
     changes: Changes  # membership changes are noted here
     names: list[str]
@@ -92,8 +121,30 @@ class Admission:
     step: int
 
 
-def membership_step(v: Admission) -> None:
-    """Endogenous joins of open forums by closeness."""
+def admitted(v: Joining) -> BoolArray:
+    """[N, F] whom each forum's admission rule lets in now (members aside)."""
+    out = v.eligible.T & (v.rule != RULES.index("founders"))[None, :]
+    for k in np.flatnonzero(v.rule == RULES.index("values")):
+        out[:, k] &= _close_on(v.pos, v.text[k], v.rule_dims[k]) >= v.rule_threshold[k]
+    for k in np.flatnonzero(v.rule == RULES.index("invitation")):
+        mem = v.members[:, k]
+        centre = v.pos[mem].mean(axis=0) if mem.any() else v.text[k]
+        out[:, k] &= _close_on(v.pos, centre, v.rule_dims[k]) >= v.rule_threshold[k]
+    return out
+
+
+def _close_on(pos: Array, point: Array, dims: BoolArray) -> Array:
+    """[N] closeness (1 - normalised distance) of each position to a point on some dimensions."""
+    d = dims if dims.any() else np.ones_like(dims)
+    diff = pos[:, d] - point[d]
+    out: Array = 1.0 - np.sqrt(np.square(diff).mean(axis=1))
+    return out
+
+
+def membership_step(v: Joining) -> None:
+    """Endogenous joins: a forum admits by its rule; a state joins, at the forum's pace, when
+    the forum's text is close to its own position and the membership is worth its cost (the
+    forum's weight is at least `cost` times the memberships the state already keeps up)."""
     p = v.params
     if p.join_rate == 0.0 or not v.openness.any():
         return
@@ -102,7 +153,9 @@ def membership_step(v: Admission) -> None:
         return
     u = v.rng.random(v.members.shape)  # drawn every step, whoever is a candidate (paired runs)
     close = 1.0 - v.dist().T  # [N, F]
-    cand = (~v.members) & open_f[None, :] & v.eligible.T & (close >= p.join_threshold)
+    kept = (v.members & v.active[None, :]).sum(axis=1)
+    worth = v.weight[None, :] >= p.cost * kept[:, None]
+    cand = (~v.members) & open_f[None, :] & admitted(v) & (close >= p.join_threshold) & worth
     joins = cand & (u < share(p.join_rate * v.openness[None, :]))
     if joins.any():
         v.members |= joins
@@ -139,7 +192,7 @@ class Frameworks:
     weight: Array  # [F] forum weights, written
     weight0: Array  # [F] base weights
     size: Array  # [N] value of each joiner
-    gains: Array  # [N, A] this step's credited gains, written
+    ledger: Ledger  # this step's credited gains, written
     credit: int  # the gain column founders are credited in
     names: list[str]
     forum_names: list[str]
@@ -174,7 +227,8 @@ def framework_step(v: Frameworks) -> None:
         for r, i in zip(*np.nonzero(joins), strict=True):
             k = live[r]
             founder = v.founder[k]
-            v.gains[founder, v.credit] += p.founder_credit * v.size[i]
+            amount = np.array([p.founder_credit * v.size[i]])
+            v.ledger.add(v.credit, "frameworks", np.array([founder]), amount, "state", np.array([i]))
             v.log.add(v.step, "framework_join", v.names[i], v.forum_names[v.forum[k]], v.fw_names[k])
     shares = v.members[live].mean(axis=1)
     v.weight[:] = v.weight0

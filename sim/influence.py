@@ -23,6 +23,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
+from sim.engine.ledger import Ledger
 from sim.engine.types import Array, BoolArray, IntArray
 from sim.fields import NonNeg, Strict, YearRate, YearShare
 
@@ -37,6 +38,8 @@ class InfluenceParams(Strict):
     reputation_memory: YearShare = 0.344
     follow_threshold: NonNeg = 0.01
     anchoring: YearRate = 0.08
+    domestic: NonNeg = 1.0
+    standing: NonNeg = 0.5
 
 
 # ----------------------------------------------------------------------------- valuation
@@ -55,6 +58,28 @@ def resource_share(res: Array) -> Array:
     return (res / res.sum(axis=-2, keepdims=True)).mean(axis=-1)
 
 
+def standing(influence: Array, weight: float) -> Array:
+    """Discourse power is power (MODEL.md s.9): the weight a state's accumulated influence adds
+    to its drafts and its agenda weight, 1 + weight * x / (1 + x) with x = the state's influence
+    relative to the mean: bounded by 1 + weight, with diminishing returns; `standing: 0` off."""
+    n = influence.shape[0]
+    total = influence.sum()
+    if weight == 0.0 or total <= 0:
+        return np.ones(n)
+    x = influence * n / total
+    out: Array = 1.0 + weight * x / (1.0 + x)
+    return out
+
+
+def domestic_weight(openness: Array, weight: float) -> Array:
+    """How much a state's own constituency weighs against the world when its position moves:
+    k = weight * (1 - openness) / openness (openness floored at 0.01): the home position's pull
+    is k times the sum of outside pulls, so a position settles k / (k + 1) of the way from where
+    outside pulls would take it back to home (MODEL.md s.9: polarised, not converging)."""
+    out: Array = weight * (1.0 - openness) / np.maximum(openness, 0.01)
+    return out
+
+
 def clout(res: Array, exponent: float) -> Array:
     """Weight of a state's voice from its power base: (resource share / mean share) ** exponent;
     exponent 0 switches it off."""
@@ -68,19 +93,24 @@ def clout(res: Array, exponent: float) -> Array:
 def update(
     influence: Array,
     reputation: Array,
-    gains: Array,
+    ledger: Ledger,
     live: BoolArray,
     weight: Array,
     engagement: Array,
+    clout: Array,
     params: InfluenceParams,
 ) -> Array:
-    """Reputation, decay and this step's credit; returns each state's total gain this step."""
+    """Reputation, decay and this step's credit; returns each state's total gain this step
+    (the ledger's entries for the step, reputation included, add up to it). Reputation earns
+    through the state's voice: reputation_weight * reputation * clout."""
     n = influence.shape[0]
     wm = live * weight
     denom = wm.sum(axis=1)
     activity = np.divide((wm * engagement).sum(axis=1), denom, out=np.zeros(n), where=denom > 0)
     reputation += params.reputation_memory * (activity - reputation)
-    total = gains.sum(axis=1) + params.reputation_weight * reputation
+    earned = params.reputation_weight * reputation * clout
+    ledger.add(None, "reputation", np.arange(n), earned)
+    total = ledger.gains.sum(axis=1) + earned
     influence *= 1.0 - params.decay
     influence += total
     return total
@@ -138,3 +168,13 @@ def indicators(
 def herfindahl(shares: Array) -> Array:
     """Concentration of influence, sum of squared shares, over the last axis."""
     return np.square(shares).sum(axis=-1)
+
+
+def stock_by_source(gains: Array, decay_step: float) -> Array:
+    """[T, N, S] the influence stock told apart by source: each source's gains, decayed as the
+    stock decays, stock_s(k) = (1 - decay) * stock_s(k - 1) + gain_s(k); summed over sources it
+    is the influence stock (`gains`: the ledger's totals by step, state and source)."""
+    out = np.zeros_like(gains)
+    for k in range(gains.shape[0]):
+        out[k] = gains[k] if k == 0 else (1.0 - decay_step) * out[k - 1] + gains[k]
+    return out

@@ -19,6 +19,7 @@ FILES = [
     "emulation.parquet",
     "events.parquet",
     "forums.parquet",
+    "influence_sources.parquet",
     "manifest.json",
     "model.parquet",
     "powers.parquet",

@@ -19,6 +19,7 @@ PARAMS = [
     ("paths.practice", practice.PracticeParams),
     ("influence", influence.InfluenceParams),
     ("membership", forums.MembershipParams),
+    ("admission", forums.AdmissionRule),
     ("framework_settings", forums.FrameworkParams),
     ("policy_settings", policies.PolicySettings),
     ("growth", schema.Growth),

@@ -36,6 +36,25 @@ def test_influence_decays_geometrically_without_gains(raw, decay):
     np.testing.assert_allclose(m.world.influence, (1 - decay) ** 0.75)
 
 
+def test_reputation_earns_through_the_states_voice(raw):
+    """Reputation is worth what the state's voice is worth: its influence per step is
+    reputation_weight * reputation * clout, so a tiny engaged state no longer earns as much from
+    it as a large one (the punching-ratio artefact of equal reputation for all)."""
+    isolate(raw)
+    raw["influence"]["reputation_weight"] = 0.5
+    for s in raw["states"]:
+        s["policy"] = {"kind": "fixed", "mix": {"institutional": 1}}
+    m = build(raw)
+    m.world.engagement[:, 1] = 0.6  # everyone equally engaged in F2
+    m.step()
+    w = m.world
+    earned = m.tables()["influence_sources"].query("source == 'reputation' and step == 1").set_index("state").gain
+    ratio = earned / w.reputation[[w.index[s] for s in earned.index]]
+    np.testing.assert_allclose(ratio.to_numpy(), 0.5 / 4 * m.clout[[w.index[s] for s in earned.index]])
+    per_unit = ratio.to_dict()
+    assert per_unit["A"] > 1.5 * per_unit["D"]  # A (tier 1) has the larger voice
+
+
 def test_reputation_adds_to_influence_of_engaged_states(raw):
     isolate(raw)
     raw["influence"]["reputation_weight"] = 0.5
@@ -131,6 +150,45 @@ def test_participation_prefers_the_forum_it_presides(raw):
     m = build(raw)
     m.step()
     assert m.world.engagement[1, 1] > 0 and m.world.engagement[1, 0] == 0
+
+
+def test_accumulated_influence_lends_weight_to_drafts(raw):
+    """MODEL.md s.9, discourse power is power: a state's influence, relative to the mean,
+    raises its later drafts by 1 + standing * x / (1 + x), bounded; `standing: 0` switches it off."""
+    isolate(raw)
+    only(raw, "B", "discourse")
+    m = build(raw)
+    m.world.influence[:] = [1.0, 3.0, 0.0, 0.0]  # B holds 3 of 4 units: x = 3 * 4 / 4 = 3
+    m._refresh()
+    plain = build(raw)
+    assert _strength(m, "B", "F2") / _strength(plain, "B", "F2") == pytest.approx(1 + 0.5 * 3 / 4)
+    raw["influence"]["standing"] = 0.0
+    off = build(raw)
+    off.world.influence[:] = [1.0, 3.0, 0.0, 0.0]
+    off._refresh()
+    assert _strength(off, "B", "F2") == pytest.approx(_strength(plain, "B", "F2"))
+
+
+def test_the_domestic_anchor_keeps_positions_apart(raw):
+    """MODEL.md s.9, polarised not converging: a state's home position pulls back k times as
+    hard as the outside pulls, k = (1 - openness) / openness, so under a steady outside pull it
+    settles (k home + target) / (k + 1); with `domestic: 0` it goes all the way."""
+    isolate(raw)
+    for s in raw["states"]:
+        s["activity"] = 0.0
+        s["openness"] = 0.2  # k = 4
+    raw["model"]["end_year"] = 2040
+    raw["stack"] = {"position_pull": 0.0}
+    raw["levers"] = [{"type": "declaration", "name": "D", "issuer": "A", "date": "2020-04", "reach": 1.0,
+                      "strength": 4.0, "duration_years": 25, "content": [0.5, 0.5, 0.5], "development_bonus": 0.0}]  # fmt: skip
+    raw["paths"]["discourse"] = {"framing_penalty": {}}
+    anchored = build(raw).run()
+    home = np.array([s["position"] for s in raw["states"]])
+    expected = (4 * home + 0.5) / 5
+    np.testing.assert_allclose(anchored.world.pos[1:], expected[1:], atol=1e-3)
+    raw["influence"]["domestic"] = 0.0
+    free = build(raw).run()
+    np.testing.assert_allclose(free.world.pos[1:], 0.5, atol=1e-3)
 
 
 def test_legitimacy_penalty_for_securitised_framing(raw):
@@ -367,6 +425,53 @@ def test_forum_open_to_regions_only(raw):
     m = build(raw)
     m.step()
     assert m.forum("F1").members == ["A", "B"]
+
+
+def _joiners(raw, admission: dict, **membership) -> set[str]:
+    """Who joins the open forum F1 (founded by A and B) within the run, under a rule."""
+    isolate(raw)
+    for s in raw["states"]:
+        s["activity"] = 0.0
+    raw["membership"] = {"join_threshold": 0.0, "join_rate": 200.0, "cost": 0.0, **membership}
+    raw["forums"][0].update(openness=1.0, admission=admission)
+    m = build(raw)
+    m.run()
+    return set(m.forum("F1").members) - {"A", "B"}
+
+
+def test_admission_rules_decide_who_may_join(raw):
+    """MODEL.md s.9, membership follows rules: founders-only forums admit no one; a values rule
+    admits only states close to the forum's text on its value dimensions; an invitation rule,
+    those close to the members' mean position; an open forum, anyone who wants to join."""
+    # positions (hardness, rights, security): A .8 .8 .2, B .2 .6 .4, C .5 .2 .8, D .4 .4 .5
+    assert _joiners(copy.deepcopy(raw), {"rule": "open"}) == {"C", "D"}
+    assert _joiners(copy.deepcopy(raw), {"rule": "founders"}) == set()
+    # F1's text is A and B's mean, rights 0.7: D (0.4) is 0.7 close on rights, C (0.2) 0.5
+    values = {"rule": "values", "dimensions": ["rights"], "threshold": 0.65}
+    assert _joiners(copy.deepcopy(raw), values) == {"D"}
+    assert _joiners(copy.deepcopy(raw), {**values, "threshold": 0.4}) == {"C", "D"}
+    invite = {"rule": "invitation", "dimensions": ["security"], "threshold": 0.75}
+    assert _joiners(copy.deepcopy(raw), invite) == {"D"}  # members' mean security 0.3: D 0.8 close, C 0.5
+
+
+def test_joining_is_a_decision_with_a_cost(raw):
+    """A state keeps up its memberships: it joins only a forum whose weight is at least `cost`
+    times the memberships it already has (C and D are each in one forum, F2)."""
+    raw["forums"][0]["weight"] = 0.5
+    assert _joiners(copy.deepcopy(raw), {"rule": "open"}, cost=0.4) == {"C", "D"}
+    assert _joiners(copy.deepcopy(raw), {"rule": "open"}, cost=0.6) == set()
+
+
+def test_an_admission_rule_names_known_dimensions(raw):
+    from sim.errors import ScenarioError
+    from sim.scenario.loader import validate
+
+    raw["forums"][0]["admission"] = {"rule": "values", "dimensions": ["privacy"]}
+    with pytest.raises(ScenarioError, match=r"forums\[0\] \(F1\).admission.dimensions\[0\]: unknown norm dimension"):
+        validate(raw, "x.yaml")
+    raw["forums"][0]["admission"] = {"rule": "lottery"}
+    with pytest.raises(ScenarioError, match="admission.rule"):
+        validate(raw, "x.yaml")
 
 
 # ----------------------------------------------------------------------------- events

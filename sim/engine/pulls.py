@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.engine.geometry import cross_distance, distance
+from sim.engine.ledger import Ledger
 from sim.engine.types import Array, IntArray
 from sim.engine.world import World
 
@@ -29,12 +30,18 @@ from sim.engine.world import World
 @dataclass(frozen=True)
 class Channel:
     """A named kind of pull. Its movement is credited to gain column `credit` (None: to
-    nobody); `tracked` position channels also accumulate, per target and source, the pull
-    taken (`World.received`, from which followers are read)."""
+    nobody) and entered in the ledger as coming from `source` (default: the channel's name);
+    `tracked` position channels also accumulate, per target and source, the pull taken
+    (`World.received`, from which followers are read)."""
 
     name: str
     credit: int | None
     tracked: bool = False
+    source: str = ""
+
+    @property
+    def ledger_source(self) -> str:
+        return self.source or self.name
 
 
 def _g(total: Array) -> Array:
@@ -50,7 +57,8 @@ class Pulls:
     Forum-text pulls are [F, N] matrices per channel (small). Position pulls are blocks
     (channel, sources, coef[N targets, S sources]) so that a step costs O(N * actors), not
     O(N^2). Link pulls draw linked forums' texts together (brokerage) and are credited to
-    the brokers, in column `link.credit`, scaled by `link_scale`."""
+    the brokers, in column `link.credit`, scaled by `link_scale`: in the ledger as brokerage,
+    and as hosting for the part a broker's presidency added (`add_link`'s `host`)."""
 
     def __init__(
         self,
@@ -70,8 +78,10 @@ class Pulls:
         self.blocks: list[tuple[Channel, IntArray, Array]] = []
         self.link = np.zeros(len(world.link_a))
         self.link_brokers = np.zeros((len(world.link_a), n))
+        self.link_host = np.zeros((len(world.link_a), n))  # the hosting part of each broker's contribution
         self.anchor = np.zeros(n)
-        self.targets: list[tuple[Array, Array, int | None, int | None]] = []
+        self.domestic = np.zeros(n)  # home's pull as a multiple of the outside pulls
+        self.targets: list[tuple[Array, Array, int | None, int | None, str]] = []
         self.target_moved: list[Array] = []  # after `resolve`: each target pull's movement of every state
         self.used_text: list[str] = []
 
@@ -82,7 +92,9 @@ class Pulls:
         self.blocks.clear()
         self.link.fill(0.0)
         self.link_brokers.fill(0.0)
+        self.link_host.fill(0.0)
         self.anchor.fill(0.0)
+        self.domestic.fill(0.0)
         self.targets.clear()
         self.target_moved.clear()
 
@@ -106,28 +118,41 @@ class Pulls:
             raise KeyError(f"unknown position channel {channel!r}")
         self.blocks.append((self.pos_channels[channel], sources, coef))
 
-    def add_link(self, coef: Array, brokers: IntArray, contrib: Array) -> None:
+    def add_link(self, coef: Array, brokers: IntArray, contrib: Array, host: Array | None = None) -> None:
         """Pull each linked forum pair together with coef[link]; contrib[link, broker] is each
-        broker's part in it (the credit is shared in proportion)."""
+        broker's part in it (the credit is shared in proportion), of which `host` is what its
+        presidency added."""
         self.link += coef
         self.link_brokers[:, brokers] += contrib
+        if host is not None:
+            self.link_host[:, brokers] += host
 
-    def add_anchor(self, rate: float) -> None:
-        """Pull every state's position back toward its home position."""
+    def add_anchor(self, rate: float, domestic: Array | None = None) -> None:
+        """Pull every state's position back toward its home position: at `rate`, plus
+        `domestic[j]` times the sum of the other pulls on state j's position."""
         self.anchor += rate
+        if domestic is not None:
+            self.domestic[:] = domestic
 
     def add_target(
-        self, coef: Array, target: Array, source: int | None = None, credit: int | None = None
+        self,
+        coef: Array,
+        target: Array,
+        source: int | None = None,
+        credit: int | None = None,
+        kind: str = "",
     ) -> int:
         """Pull every state j's position toward target[j] (a point, not another state) with
-        coef[j]; the movement is credited to state `source` in gain column `credit`. Returns
-        the pull's handle: after `resolve`, `target_moved[handle]` is how far it moved each state."""
-        self.targets.append((coef, np.clip(target, 0.0, 1.0), source, credit))
+        coef[j]; the movement is credited to state `source` in gain column `credit`, entered in
+        the ledger as coming from `kind`. Returns the pull's handle: after `resolve`,
+        `target_moved[handle]` is how far it moved each state."""
+        self.targets.append((coef, np.clip(target, 0.0, 1.0), source, credit, kind))
         return len(self.targets) - 1
 
     # ------------------------------------------------------------------ resolution
-    def resolve(self, gains: Array, size: Array, text_value: Array, dist_tp: Array) -> None:
-        """Move texts and positions; credit each source with the movement it caused.
+    def resolve(self, ledger: Ledger, size: Array, text_value: Array, dist_tp: Array) -> None:
+        """Move texts and positions; credit each source with the movement it caused (in the
+        ledger's gains and entries).
 
         `size[j]`: value of moving state j's position; `text_value[f]`: value of moving
         forum f's text (its weight times the total size of the members it binds);
@@ -153,9 +178,9 @@ class Pulls:
             new_text = text + g[:, None] * (target - t_total[:, None] * text)
             moved = (g * text_value)[:, None] * dist_tp
             for c in self.used_text:
-                col = self.text_channels[c].credit
-                if col is not None:
-                    gains[:, col] += np.einsum("fn,fn->n", moved, self.text[c])
+                ch = self.text_channels[c]
+                if ch.credit is not None:
+                    ledger.add_matrix(ch.credit, ch.ledger_source, moved * self.text[c], "forum")
             if has_link and self.link_channel.credit is not None:
                 d_link = distance(text[w.link_a], text[w.link_b])
                 mov = (
@@ -163,17 +188,27 @@ class Pulls:
                     * d_link
                     * (g[w.link_a] * text_value[w.link_a] + g[w.link_b] * text_value[w.link_b])
                 )
-                share = self.link_brokers / np.maximum(self.link_brokers.sum(axis=1, keepdims=True), 1e-12)
-                gains[:, self.link_channel.credit] += self.link_scale * (mov @ share)
+                total = np.maximum(self.link_brokers.sum(axis=1, keepdims=True), 1e-12)
+                earned = self.link_scale * mov[:, None] / total  # per unit of contribution
+                ledger.add_matrix(
+                    self.link_channel.credit,
+                    "brokerage",
+                    earned * (self.link_brokers - self.link_host),
+                    "link",
+                )
+                ledger.add_matrix(self.link_channel.credit, "hosting", earned * self.link_host, "link")
         # ---- state positions
-        p_total = self.anchor.copy()
-        target = self.anchor[:, None] * w.home
-        for coef, tgt, _, _ in self.targets:
+        p_total = np.zeros(w.N)
+        target = np.zeros((w.N, w.D))
+        for coef, tgt, *_ in self.targets:
             p_total += coef
             target += coef[:, None] * tgt
         for _, src, coef in self.blocks:
             p_total = p_total + coef.sum(axis=1)
             target += coef @ pos[src]
+        home = self.anchor + self.domestic * p_total  # the domestic anchor
+        p_total = p_total + home
+        target += home[:, None] * w.home
         new_pos = pos
         if p_total.any():
             g = _g(p_total)
@@ -181,14 +216,17 @@ class Pulls:
             for channel, src, coef in self.blocks:
                 part = coef * cross_distance(pos, pos[src]) * g[:, None]
                 if channel.credit is not None:
-                    gains[src, channel.credit] += size @ part
+                    ledger.add_matrix(
+                        channel.credit, channel.ledger_source, size[:, None] * part, "state", src
+                    )
                 if channel.tracked:
                     w.received[:, src] += part
-            for coef, tgt, source, credit in self.targets:
+            everyone = np.arange(w.N)
+            for coef, tgt, source, credit, kind in self.targets:
                 moved_to = g * coef * distance(pos, tgt)
                 self.target_moved.append(moved_to)
                 if source is not None and credit is not None:
-                    gains[source, credit] += size @ moved_to
+                    ledger.add(credit, kind, np.full(w.N, source), size * moved_to, "state", everyone)
         else:
             self.target_moved.extend(np.zeros(w.N) for _ in self.targets)
         np.clip(new_text, 0.0, 1.0, out=w.text)

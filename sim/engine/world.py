@@ -103,7 +103,10 @@ class World:
         self.weight: Array = np.ones(F)
         self.inclusiveness: Array = np.zeros(F)
         self.forum_openness: Array = np.zeros(F)
-        self.eligible: BoolArray = np.ones((F, N), dtype=bool)  # who a forum may admit
+        self.eligible: BoolArray = np.ones((F, N), dtype=bool)  # who a forum may admit (regions)
+        self.admission_rule: IntArray = np.zeros(F, dtype=np.int64)  # index of the forum's admission rule
+        self.admission_dims: BoolArray = np.zeros((F, D), dtype=bool)  # the dimensions it compares
+        self.admission_threshold: Array = np.zeros(F)  # the closeness it asks for
         self.text: Array = np.zeros((F, D))  # adopted principles, in the norm space
         self.start_step: IntArray = np.zeros(F, dtype=np.int64)
         self.active: BoolArray = np.zeros(F, dtype=bool)

@@ -12,6 +12,7 @@ import numpy as np
 from sim.engine.calendar import Calendar
 from sim.engine.types import Array, BoolArray
 from sim.engine.world import CAPACITIES, LAYERS, RESOURCES, World
+from sim.forums import RULES
 from sim.paths import PATHS
 from sim.powers.stack import LAYER_NAMES, StackSettings
 from sim.scenario.schema import Scenario
@@ -94,6 +95,10 @@ def build_world(sc: Scenario, actions: tuple[str, ...]) -> World:
         if f.open_to is not None:
             allowed_regions = [region_names.index(r) for r in f.open_to]
             w.eligible[k] = np.isin(w.region, allowed_regions)
+    for k, f in enumerate(sc.forums):
+        w.admission_rule[k] = RULES.index(f.admission.rule)
+        w.admission_dims[k] = [d in f.admission.dimensions for d in norms]
+        w.admission_threshold[k] = f.admission.threshold
     for k, f in enumerate(sc.forums):
         if f.text is not None:
             w.text[k] = _vec(f.text, norms)

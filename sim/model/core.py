@@ -28,6 +28,7 @@ import pandas as pd
 
 from sim import forums, growth, influence
 from sim.engine.events import EventLog
+from sim.engine.ledger import Ledger
 from sim.engine.pulls import Channel, Pulls
 from sim.engine.streams import Streams
 from sim.engine.types import Array, IntArray
@@ -44,6 +45,12 @@ from sim.powers.registry import Powers
 from sim.powers.stack import Stack
 from sim.scenario.loader import load_scenario, with_overrides
 from sim.scenario.schema import ACTION_NAMES, ModelSettings, Scenario
+
+# where influence comes from: the ledger's sources (MODEL.md s.10)
+SOURCES = (
+    "discourse", "hosting", "brokerage", "frameworks", "practice", "reputation",
+    "dependence", "regulation", "declaration", "cocreation",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -103,17 +110,21 @@ class RuleMakingModel(mesa.Model):
         self.actions: tuple[str, ...] = ACTION_NAMES
         self.world = w = build_world(sc, self.actions)
         self.gain_col = {a: k for k, a in enumerate(self.actions)}
-        self.gains = np.zeros((w.N, w.A))  # this step's credited gains, by action
+        self.ledger = Ledger(w.N, w.A, SOURCES)  # every credited gain, by source and target
+        self.gains = self.ledger.gains  # this step's credited gains, by action
         col = self.gain_col
         self.pulls = Pulls(
             w,
             text_channels=[
-                Channel(discourse.CHANNEL, col[discourse.CREDITED_TO]),
+                Channel(discourse.CHANNEL, col[discourse.CREDITED_TO], source="discourse"),
+                Channel(discourse.HOST_CHANNEL, col[discourse.CREDITED_TO], source="hosting"),
                 Channel(forums.CONSENSUS, None),  # the forums' own consensus is nobody's doing
             ],
             pos_channels=[
-                Channel(practice.CHANNEL, col[practice.CREDITED_TO], tracked=True),
-                Channel(stack_mod.CHANNEL, col[stack_mod.CREDITED_TO]),  # dependence: structural power
+                Channel(practice.CHANNEL, col[practice.CREDITED_TO], tracked=True, source="practice"),
+                Channel(
+                    stack_mod.CHANNEL, col[stack_mod.CREDITED_TO], source="dependence"
+                ),  # structural power
             ],
             link=Channel("brokerage", col[institutional.CREDITED_TO]),
             link_scale=self.p.institutional.broker_credit,
@@ -155,7 +166,7 @@ class RuleMakingModel(mesa.Model):
             step=0,
             streams=self.streams,
             pulls=self.pulls,
-            gains=self.gains,
+            ledger=self.ledger,
             credit=col,
             log=self.log,
             stack=self.stack,
@@ -183,6 +194,7 @@ class RuleMakingModel(mesa.Model):
         self.size[:] = influence.target_size(w.market)
         self.forum_value[:] = influence.text_value(w.weight, self.size, w.live_members())
         self.clout[:] = influence.clout(w.res, sc.influence.clout)
+        self.standing = influence.standing(w.influence, sc.influence.standing)
         # agenda weight of each member in each forum, as the step's choices begin
         self.agenda = self.p.institutional.baseline_engagement + w.engagement
         self._views: dict[str, Any] = {}
@@ -202,6 +214,7 @@ class RuleMakingModel(mesa.Model):
                 president=w.president[:, self.steps],
                 syn=self.syn[:, discourse.COL],
                 agenda=self.agenda,
+                standing=self.standing,
                 forum_value=self.forum_value,
                 dist=w.dist_text_pos(),
                 pulls=self.pulls,
@@ -267,7 +280,7 @@ class RuleMakingModel(mesa.Model):
             weight=w.weight,
             weight0=w.weight0,
             size=self.size,
-            gains=self.gains,
+            ledger=self.ledger,
             credit=self.gain_col[institutional.CREDITED_TO],
             names=w.names,
             forum_names=w.forum_names,
@@ -277,15 +290,21 @@ class RuleMakingModel(mesa.Model):
             step=self.steps,
         )
 
-    def admission(self) -> forums.Admission:
+    def joining(self) -> forums.Joining:
         """The view of endogenous membership (made when used: it reads the distances now)."""
         w = self.world
-        return forums.Admission(
+        return forums.Joining(
             params=self.p.membership,
             members=w.members,
             active=w.active,
             openness=w.forum_openness,
             eligible=w.eligible,
+            rule=w.admission_rule,
+            rule_dims=w.admission_dims,
+            rule_threshold=w.admission_threshold,
+            weight=w.weight,
+            pos=w.pos,
+            text=w.text,
             dist=w.dist_text_pos,
             changes=w.changes,
             names=w.names,
@@ -342,7 +361,7 @@ class RuleMakingModel(mesa.Model):
         w.action[:] = self.policies.choose(self.streams["choice"], w.activity, self.potentials)
         # 4. effects
         self.pulls.reset()
-        self.gains.fill(0.0)
+        self.ledger.reset(k)
         for a, name in enumerate(self.actions):
             actors = np.flatnonzero(w.action == a)
             if actors.size:
@@ -353,26 +372,35 @@ class RuleMakingModel(mesa.Model):
             self.pulls,
             w.live_members(),
             w.engagement,
-            self.clout,
+            self.clout * self.standing,
             p_inst.consensus_rate,
             p_inst.baseline_engagement,
         )
         if self.stack is not None:
             self.stack.add_pulls(self.pulls)
-        self.pulls.add_anchor(self.p.influence.anchoring)
-        self.pulls.resolve(self.gains, self.size, self.forum_value, w.dist_text_pos())
+        self.pulls.add_anchor(
+            self.p.influence.anchoring, influence.domestic_weight(w.openness, sc.influence.domestic)
+        )
+        self.pulls.resolve(self.ledger, self.size, self.forum_value, w.dist_text_pos())
         self.powers.on_moved()
         practice.relax_openness(w.openness, w.openness0, self.p.practice)
         if w.fw_launched.any():
             forums.framework_step(self.frameworks())
-        forums.membership_step(self.admission())
+        forums.membership_step(self.joining())
         if self.stack is not None:
             self.powers.on_stack()
             self.stack.step()
         synergy.record_use(w.use, w.action, self.p.model.memory)
         # 5. influence and learning
         total = influence.update(
-            w.influence, w.reputation, self.gains, w.live_members(), w.weight, w.engagement, self.p.influence
+            w.influence,
+            w.reputation,
+            self.ledger,
+            w.live_members(),
+            w.weight,
+            w.engagement,
+            self.clout,
+            self.p.influence,
         )
         self.policies.learn(w.action, self.gains, total)
         self._record(k)
@@ -397,7 +425,7 @@ class RuleMakingModel(mesa.Model):
         return RecorderView(self)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        out = self.recorder.tables(self.log, self.scenario.influence.follow_threshold)
+        out = self.recorder.tables(self.log, self.scenario.influence.follow_threshold, self.ledger)
         out["powers"] = self.powers.table()
         return out
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from sim import forums, influence
 from sim.engine.events import EventLog
+from sim.engine.ledger import Ledger
 from sim.engine.types import AnyArray, Array, IntArray
 from sim.engine.world import LAYERS, RESOURCES, World
 
@@ -96,7 +97,7 @@ class Recorder:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
     # ------------------------------------------------------------------ tables
-    def tables(self, log: EventLog, follow_threshold: float) -> dict[str, pd.DataFrame]:
+    def tables(self, log: EventLog, follow_threshold: float, ledger: Ledger) -> dict[str, pd.DataFrame]:
         w, t = self.w, self.n
         steps = np.arange(t)
         years = np.array([w.calendar.year_at(int(k)) for k in steps])
@@ -171,6 +172,7 @@ class Recorder:
                 "received": pull,
             }
         )
+        tables["influence_sources"] = ledger.table(years, w.names, w.forum_names, w.link_names)
         return {
             "states": pd.DataFrame(states),
             "forums": pd.DataFrame(forum_cols),

@@ -4,7 +4,7 @@ A drafting state submits text to one forum it belongs to: the forum's text is pu
 the state's position with strength
 
     s = draft_rate / steps_per_year * discourse capacity * knowledge * agenda * legitimacy
-        * presidency * synergy,
+        * presidency * synergy * standing,
 
 where knowledge = algorithms / (algorithms + world mean) (the knowledge base behind
 discourse power, seed 002: patents and research), agenda = (baseline_engagement +
@@ -19,7 +19,9 @@ current host (Japan's G7 2016 and 2023, G20 2019 drafts) and 1 otherwise, and
 
 penalises drafts far from the members' mean position, most of all on securitised or
 ideological dimensions (seed 002: security discourse laden with geopolitics and ideology
-struggles to win broad acceptance). The state drafts where value * s * distance is largest
+struggles to win broad acceptance), and standing = `influence.standing` (discourse power is
+power: accumulated influence lends later drafts weight, bounded). The state drafts where
+value * s * distance is largest
 (value: the forum's weight times the total size of its members, as in the influence credit).
 The text's movement is credited to the drafter as `discourse` gain.
 """
@@ -40,6 +42,7 @@ from sim.fields import NonNeg, Strict, YearRate
 NAME = "discourse"
 COL = 1  # column in the synergy multipliers
 CHANNEL = "draft"  # the text-pull channel of drafts, credited to this path
+HOST_CHANNEL = "draft_host"  # what a presidency adds to a host's draft (ledger source: hosting)
 CREDITED_TO = NAME
 
 
@@ -67,6 +70,7 @@ class Drafting:
     president: IntArray  # [F] the state holding each forum's presidency this step (-1: none)
     syn: Array  # [N] this path's synergy multiplier
     agenda: Array  # [N, F] each member's agenda weight in each forum (baseline + engagement)
+    standing: Array  # [N] what accumulated influence adds to a state's drafts (`influence.standing`)
     forum_value: Array  # [F] weight x members' size
     dist: Array  # [F, N] distance of each text from each position
     pulls: Pulls
@@ -94,7 +98,7 @@ def strength(v: Drafting, idx: IntArray) -> Array:
     """[n, F] drafting pull of each actor in each forum it can draft in (0 elsewhere)."""
     p, alg = v.params, v.algorithms
     knowledge = alg[idx] / (alg[idx] + alg.mean())
-    base = p.draft_rate * v.capacity[idx] * knowledge * v.syn[idx]
+    base = p.draft_rate * v.capacity[idx] * knowledge * v.syn[idx] * v.standing[idx]
     pres = np.where(v.president[None, :] == idx[:, None], p.presidency_multiplier, 1.0)
     agenda = v.agenda[idx] ** p.agenda_weight if p.agenda_weight != 1.0 else v.agenda[idx]
     return base[:, None] * agenda * legitimacy(v)[idx] * pres * v.live[idx]
@@ -115,7 +119,12 @@ def apply(v: Drafting, idx: IntArray) -> None:
     f = score.argmax(axis=1)
     rows = np.arange(idx.size)
     ok = score[rows, f] > 0
-    v.pulls.add_text(CHANNEL, f[ok], idx[ok], s[rows[ok], f[ok]])
+    i, f, pull = idx[ok], f[ok], s[rows[ok], f[ok]]
+    hosts = v.president[f] == i
+    base = np.where(hosts, pull / v.params.presidency_multiplier, pull)
+    v.pulls.add_text(CHANNEL, f, i, base)
+    if hosts.any():  # the presidency's part of a host's draft, entered as hosting
+        v.pulls.add_text(HOST_CHANNEL, f[hosts], i[hosts], pull[hosts] - base[hosts])
 
 
 def potential(v: Drafting, idx: IntArray) -> Array:

@@ -120,7 +120,10 @@ def _brokerage(v: Participation, idx: IntArray) -> None:
         return
     contrib = _broker_strength(v, idx)
     if contrib.any():
-        v.pulls.add_link(p.brokerage_rate * contrib.sum(axis=0), idx, contrib.T)
+        la, lb = v.link_a, v.link_b
+        hosts = (v.president[la][None, :] == idx[:, None]) | (v.president[lb][None, :] == idx[:, None])
+        host = np.where(hosts, contrib * (1.0 - 1.0 / max(p.host_brokerage, 1e-12)), 0.0)
+        v.pulls.add_link(p.brokerage_rate * contrib.sum(axis=0), idx, contrib.T, host.T)
 
 
 def potential(v: Participation, idx: IntArray) -> Array:

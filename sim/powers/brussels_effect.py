@@ -104,7 +104,7 @@ class Regulation(Lever[RegulationSpec]):
         self.complying[self.r] = False
         coef = np.where(self.complying, self.per_step.defacto_pull * sales, 0.0)
         if coef.any():
-            ctx.pulls.add_target(coef, self._regulator_target(ctx, w.pos), self.r, ctx.credit[NAME])
+            ctx.pulls.add_target(coef, self._regulator_target(ctx, w.pos), self.r, ctx.credit[NAME], NAME)
         # de jure emulation
         mshare = w.market[self.r] / w.market.sum()
         exposure = np.maximum(sp.base_exposure, sales)
@@ -118,7 +118,8 @@ class Regulation(Lever[RegulationSpec]):
                 before = w.home[i].copy()
                 w.home[i, self.dims] += sp.adoption_shift * (w.pos[self.r, self.dims] - w.home[i, self.dims])
                 moved = float(distance(before, w.home[i]))
-                ctx.gains[self.r, ctx.credit[NAME]] += ctx.size[i] * moved
+                ctx.ledger.add(ctx.credit[NAME], NAME, np.array([self.r]), np.array([ctx.size[i] * moved]),
+                               "state", np.array([i]))  # fmt: skip
                 ctx.log.add(ctx.step, "adopt", w.names[i], "", f"{self.label} (regulator {sp.regulator})")
             self.adopted |= new
 

@@ -88,7 +88,7 @@ class Cocreation(Lever[CocreationSpec]):
         coef[self.p] = boost * rate * pil.institutions * w.openness[self.p]
         if coef.any():
             target = np.broadcast_to(w.pos[self.sponsor], w.pos.shape)
-            ctx.pulls.add_target(coef, target, self.sponsor, ctx.credit[NAME])
+            ctx.pulls.add_target(coef, target, self.sponsor, ctx.credit[NAME], NAME)
 
     def on_stack(self, ctx: PowerContext, inputs: StackInputs) -> None:
         if not self.active or ctx.stack is None:

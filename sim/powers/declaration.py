@@ -88,7 +88,7 @@ class Declaration(Lever[DeclarationSpec]):
         coef[self.issuer] = 0.0
         credit = ctx.credit[NAME]
         self.handles = [
-            ctx.pulls.add_target(coef, np.broadcast_to(content, w.pos.shape), self.issuer, credit)
+            ctx.pulls.add_target(coef, np.broadcast_to(content, w.pos.shape), self.issuer, credit, NAME)
         ]
         if "development" in w.norms and self.spec.development_bonus > 0:
             # an extra pull on the development dimension only, for developing states
@@ -96,7 +96,7 @@ class Declaration(Lever[DeclarationSpec]):
             target = w.pos.copy()
             target[:, d] = content[d]
             extra = coef * self.spec.development_bonus * w.developing
-            self.handles.append(ctx.pulls.add_target(extra, target, self.issuer, credit))
+            self.handles.append(ctx.pulls.add_target(extra, target, self.issuer, credit, NAME))
 
     def on_moved(self, ctx: PowerContext) -> None:
         """Add up how far the declaration's own pulls moved each state (not the drift of

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import numpy as np
 
 from sim.engine.events import EventLog
+from sim.engine.ledger import Ledger
 from sim.engine.pulls import Pulls
 from sim.engine.streams import Streams
 from sim.engine.types import Array
@@ -78,7 +79,7 @@ class PowerContext:
     step: int
     streams: Streams  # each lever draws from its own stream, `lever:<label>`
     pulls: Pulls
-    gains: Array  # [N, A] this step's credited gains
+    ledger: Ledger  # this step's credited gains (by action column, and by source and target)
     credit: dict[str, int]  # gain column of each action
     log: EventLog
     stack: Stack | None

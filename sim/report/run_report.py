@@ -30,7 +30,16 @@ def _final(states: pd.DataFrame) -> pd.DataFrame:
     return states[states.step == states.step.max()].set_index("state")
 
 
-def figures(rep: Report, t: dict[str, pd.DataFrame], pal: Palette) -> None:
+def sources_at_end(sources: pd.DataFrame, states: pd.DataFrame, decay_step: float) -> pd.DataFrame:
+    """[state x source] the final influence stock told apart by source (each source's gains
+    decayed as the stock decays)."""
+    last = int(states.step.max())
+    age = last - sources.step.to_numpy()
+    part = sources.assign(stock=sources.gain.to_numpy() * (1.0 - decay_step) ** age)
+    return part.pivot_table(index="state", columns="source", values="stock", aggfunc="sum", fill_value=0.0)
+
+
+def figures(rep: Report, t: dict[str, pd.DataFrame], pal: Palette, decay_step: float = 0.0) -> None:
     states, forums, model, events = t["states"], t["forums"], t["model"], t["events"]
     final = _final(states)
     leaders = list(final.sort_values("influence_share", ascending=False).index)
@@ -93,6 +102,26 @@ def figures(rep: Report, t: dict[str, pd.DataFrame], pal: Palette) -> None:
              "Coloured bars: influence share; grey bars: share of compute, data and algorithms. The label is their "
              "ratio: above 1x a state punches above its resource weight (Japan's pattern in seed 000).",
              bars.reset_index())  # fmt: skip
+
+    # 3b. where influence comes from: the final stock told apart by source
+    if "influence_sources" in t and len(t["influence_sources"]):
+        by = sources_at_end(t["influence_sources"], t["states"], decay_step)
+        order = [s for s in leaders if s in by.index][:12]
+        by = by.loc[order]
+        fig, ax = plt.subplots(figsize=(11, 0.42 * len(order) + 1.6))
+        cmap = plt.get_cmap("tab20")
+        left = np.zeros(len(order))
+        for j, source in enumerate(by.columns):
+            ax.barh(order, by[source], left=left, color=cmap(j % 20), label=source)
+            left += by[source].to_numpy()
+        ax.invert_yaxis()
+        ax.set(xlabel="influence stock at the end (model units)")
+        ax.legend(loc="lower right", ncol=2, fontsize=7)
+        rep.save(fig, "influence_by_source", "Where each state's influence comes from",
+                 "The influence stock at the end of the run, told apart by the mechanism that earned it (each source's "
+                 "gains decayed as the stock decays, so the parts add up to the stock): discourse (drafting), hosting "
+                 "(what a presidency added to drafts and bridges), brokerage, frameworks, practice, reputation, and the "
+                 "technology powers. From influence_sources.parquet.", by.reset_index())  # fmt: skip
 
     # 4. action mix over time, small multiples
     acts = states[states.step > 0].copy()
@@ -244,6 +273,19 @@ def levers(rep: Report, t: dict[str, pd.DataFrame], pal: Palette) -> None:
                  "US big tech, Chinese open models and Japan's co-creation compete there).", sea.reset_index())  # fmt: skip
 
 
+def _decay_step(folder: Path) -> float:
+    """The influence stock's decay per step, from the run's resolved scenario."""
+    import yaml
+
+    from sim.fields import PerYear
+
+    path = folder / "scenario.resolved.yaml"
+    if not path.exists():
+        return 0.0
+    sc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return PerYear("share").to_step(float(sc["influence"]["decay"]), int(sc["model"]["steps_per_year"]))
+
+
 def run_report(folder: str | Path) -> Path:
     folder = Path(folder)
     t = load_run(folder)
@@ -261,7 +303,7 @@ def run_report(folder: str | Path) -> Path:
             "followers",
             "influence",
         ]
-        figures(rep, t, pal)
+        figures(rep, t, pal, _decay_step(folder))
         rep.text("Final metrics", table_html(final[cols].reset_index()))
         rep.text("Provenance", provenance_html(manifest))
         rep.write(

@@ -115,6 +115,9 @@ def _check(sc: Scenario, known_actions: tuple[str, ...]) -> Iterator[tuple[Loc, 
                 yield ("forums", i, "links", j), "a forum cannot link to itself"
         if f.text is not None:
             yield from _position(("forums", i, "text"), f.text, norms)
+        for j, dim in enumerate(f.admission.dimensions):
+            if dim not in norms:
+                yield ("forums", i, "admission", "dimensions", j), _unknown("norm dimension", dim, norms)
         for region in f.open_to or []:
             if region not in regions:
                 yield ("forums", i, "open_to"), _unknown("region", region, regions)

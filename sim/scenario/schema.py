@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Union
 from pydantic import Field, model_validator
 
 from sim.fields import Date, Name, NonNeg, Position, Positive, Rate, Strict, Unit, YearShare
-from sim.forums import FrameworkParams, MembershipParams
+from sim.forums import AdmissionRule, FrameworkParams, MembershipParams
 from sim.influence import InfluenceParams
 from sim.paths import PATHS
 from sim.paths.discourse import DiscourseParams
@@ -115,6 +115,7 @@ class Forum(Strict):
     inclusiveness: Unit = 0.5
     openness: Unit = 0.0
     open_to: list[str] | None = None
+    admission: AdmissionRule = AdmissionRule()
     links: list[Name] = Field(default_factory=list)
     text: Position | None = None
     start: Date | None = None
