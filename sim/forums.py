@@ -56,8 +56,9 @@ class AdmissionRule(Strict):
     - `founders`: no one (the G7, the G20, the UN; expansions only as dated events);
     - `invitation`: the members invite states whose position is at least `threshold` close to
       the members' mean position on `dimensions` (the OECD's accession roadmaps);
-    - `values`: states whose position is at least `threshold` close to the forum's text on its
-      value `dimensions` (GPAI's and the Hiroshima Friends Group's commitments);
+    - `values`: states whose position is at least `threshold` close to the forum's charter (its
+      founding text, which later drift does not change) on its value `dimensions` (GPAI's and
+      the Hiroshima Friends Group's commitments);
     - `open`: any state (closeness to the text is the state's own decision, below).
     `dimensions` empty: all of them. A forum's `open_to` regions restrict every rule."""
 
@@ -112,6 +113,7 @@ class Joining:
     weight: Array  # [F] forum weights (the value of a membership)
     pos: Array  # [N, D]
     text: Array  # [F, D]
+    charter: Array  # [F, D] each forum's founding text
     dist: Callable[[], Array]  # [F, N] distance of each text from each position now
     changes: Changes  # membership changes are noted here
     names: list[str]
@@ -125,7 +127,7 @@ def admitted(v: Joining) -> BoolArray:
     """[N, F] whom each forum's admission rule lets in now (members aside)."""
     out = v.eligible.T & (v.rule != RULES.index("founders"))[None, :]
     for k in np.flatnonzero(v.rule == RULES.index("values")):
-        out[:, k] &= _close_on(v.pos, v.text[k], v.rule_dims[k]) >= v.rule_threshold[k]
+        out[:, k] &= _close_on(v.pos, v.charter[k], v.rule_dims[k]) >= v.rule_threshold[k]
     for k in np.flatnonzero(v.rule == RULES.index("invitation")):
         mem = v.members[:, k]
         centre = v.pos[mem].mean(axis=0) if mem.any() else v.text[k]

@@ -67,6 +67,9 @@ class Policies:
     ) -> None:
         n, a = allowed.shape
         self.allowed = allowed
+        self.available = (
+            allowed.copy()
+        )  # allowed and possible this step (a power before its lever's date is not)
         self.settings = per_step(settings, steps_per_year)
         self.kind = np.array([s.kind for s in specs])
         self.fixed_p = np.zeros((n, a))
@@ -98,10 +101,10 @@ class Policies:
 
     def probabilities(self) -> Array:
         """[N, A] choice probabilities of fixed and learning states (best response: 0)."""
-        p = self.fixed_p.copy()  # zero outside fixed rows
+        p = self.fixed_p * self.available  # zero outside fixed rows
         if self.any_learning:
             z = self.q[self.is_learning] / self.temperature[self.is_learning, None]
-            z = np.where(self.allowed[self.is_learning], z, -np.inf)
+            z = np.where(self.available[self.is_learning], z, -np.inf)
             z -= z.max(axis=1, keepdims=True)
             e = np.exp(z)
             p[self.is_learning] = e
@@ -117,13 +120,14 @@ class Policies:
         u = rng.random((n, 2))
         cum = np.cumsum(self.probabilities(), axis=1)
         choice = np.minimum((cum < u[:, :1] * cum[:, -1:]).sum(axis=1), a - 1)
+        choice = np.where(cum[:, -1] > 0, choice, -1)  # nothing available: no action
         if self.is_br.size:
             pot = potential(self.is_br)
             scale = np.maximum(pot.max(axis=1, keepdims=True), 1e-12)
             gumbel = -np.log(-np.log(rng.random(pot.shape).clip(1e-12, 1 - 1e-12)))
             score = pot / scale + self.noise[self.is_br, None] * gumbel
-            score = np.where(self.allowed[self.is_br], score, -np.inf)
-            choice[self.is_br] = score.argmax(axis=1)
+            score = np.where(self.available[self.is_br], score, -np.inf)
+            choice[self.is_br] = np.where(np.isfinite(score).any(axis=1), score.argmax(axis=1), -1)
         return np.where(u[:, 1] < activity, choice, -1)
 
     def learn(self, action: IntArray, gains: Array, total_gain: Array) -> None:

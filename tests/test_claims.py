@@ -54,11 +54,22 @@ def test_verdicts(expect, lo, hi, result):
     assert verdict(expect, lo, hi) == result
 
 
-def test_the_shipped_claims_cover_every_pattern():
+def test_the_shipped_claims_cover_every_pattern_and_the_baseline_facts():
     suite = load_claims(ROOT / "experiments" / "claims.yaml")
-    assert {c.pattern for c in suite.claims} == set(range(1, 9))
+    assert {c.pattern for c in suite.claims} - {None} == set(range(1, 9))
+    facts = [c for c in suite.claims if c.pattern is None]
+    assert len(facts) >= 8 and all(c.source for c in facts)  # each fact names its seed passage
     assert suite.replications >= 30
     assert all(len(c.scan.values) >= 2 for c in suite.claims)
+
+
+def test_an_included_claims_file_must_sit_beside(tmp_path):
+    (tmp_path / "sub").mkdir()
+    claim = {"id": "X", "statement": "s", "kind": "threshold", "scenario": "baseline", "reference": 0.0,
+             "metric": "states.influence_share[Japan]", "expect": "positive", "scan": {"key": "model.synergy", "values": [0, 1]}}  # fmt: skip
+    p = _write(tmp_path, [claim], include=["sub/other.yaml"])
+    with pytest.raises(ScenarioError, match="include: expected a claims file beside this one"):
+        load_claims(p)
 
 
 def _write(tmp_path: Path, claims: list[dict], **over) -> Path:

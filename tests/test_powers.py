@@ -380,6 +380,19 @@ def test_a_state_can_choose_a_power_as_its_action(raw):
     assert m.gains.shape[1] == 8 and m.world.influence[0] > 0
 
 
+def test_a_power_cannot_be_chosen_before_its_lever_exists(raw):
+    """History first: a state may use a power as an action only through a lever it wields that
+    exists now (an undated template, or a dated lever whose date has come)."""
+    raw = world(raw, [{**DECL, "date": "2021-01"}])
+    raw["states"][0].update(activity=1.0, actions=["discourse", "declaration"],
+                            policy={"kind": "fixed", "mix": {"discourse": 1, "declaration": 1}})  # fmt: skip
+    m = run(raw)
+    df = m.tables()["states"]
+    a = df[(df.state == "A") & (df.step > 0)].set_index("year").action
+    assert set(a[a.index <= 2021.0]) == {"discourse"}  # 2020: no declaration yet to renew
+    assert "declaration" in set(a[a.index > 2021.0])
+
+
 def test_power_action_without_a_lever_is_an_error(raw):
     raw["states"][0]["actions"] = ["discourse", "export_controls"]
     with pytest.raises(

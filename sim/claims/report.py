@@ -29,7 +29,8 @@ def table(results) -> pd.DataFrame:
         rows.append(
             {
                 "claim": c.id,
-                "pattern": c.pattern,
+                "pattern": c.pattern if c.pattern is not None else "fact",
+                "source": c.source,
                 "statement": c.statement,
                 "metric": c.metric,
                 "kind": c.kind,

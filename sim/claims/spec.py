@@ -31,8 +31,9 @@ class Scan(Strict):
 
 class Claim(Strict):
     id: str
-    pattern: int = Field(ge=1, le=8)
+    pattern: int | None = Field(None, ge=1, le=8)  # MODEL.md s.8 (none: a baseline fact)
     statement: str
+    source: str = ""  # the seed passage a baseline fact reads
     kind: Literal["contrast", "threshold", "trend", "from_peak"] = "contrast"
     scenario: str
     counterfactual: str | list[str] | None = None
@@ -70,6 +71,7 @@ class ClaimSuite(Strict):
     base_seed: int = Field(0, ge=0)
     level: float = Field(0.95, gt=0.5, lt=1.0)
     claims: list[Claim] = Field(min_length=1)
+    include: list[str] = Field(default_factory=list)  # more claims files beside this one (their claims only)
 
 
 def resolve_scenario(name: str, base: Path) -> Path:
@@ -81,9 +83,18 @@ def resolve_scenario(name: str, base: Path) -> Path:
 
 
 def load_claims(path: str | Path) -> ClaimSuite:
+    """A claims file, with the claims of the files it includes (which must sit beside it: their
+    scenario paths are read from the same folder)."""
     path = Path(path)
     raw = _read_yaml(path, str(path))
     suite = model_from(ClaimSuite, raw, str(path))
+    for name in suite.include:
+        other = path.parent / name
+        if other.parent.resolve() != path.parent.resolve() or not other.is_file():
+            raise ScenarioError(
+                [Problem(str(path), "include", f"expected a claims file beside this one, got {name!r}")]
+            )
+        suite.claims.extend(load_claims(other).claims)
     problems = []
     for i, c in enumerate(suite.claims):
         loc = f"claims[{i}] ({c.id})"

@@ -108,6 +108,7 @@ class World:
         self.admission_dims: BoolArray = np.zeros((F, D), dtype=bool)  # the dimensions it compares
         self.admission_threshold: Array = np.zeros(F)  # the closeness it asks for
         self.text: Array = np.zeros((F, D))  # adopted principles, in the norm space
+        self.charter: Array = np.zeros((F, D))  # each forum's founding text (what values rules compare)
         self.start_step: IntArray = np.zeros(F, dtype=np.int64)
         self.active: BoolArray = np.zeros(F, dtype=bool)
         self.link_a: IntArray = np.array([p[0] for p in links], dtype=np.int64)

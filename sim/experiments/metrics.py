@@ -9,7 +9,15 @@ A metric is `table.column[key]`, after the run's output tables:
 - `powers.<metric>[<lever>]`: any lever indicator (NaN before the lever starts);
 - `ecosystem.share[<region>/<supplier>]`: mean model-layer share among a region's states;
 - `closeness.mean[<region>/<state>]`: mean closeness (1 - distance) of the region's other
-  states' positions to the state's (governance alignment).
+  states' positions to the state's (governance alignment);
+- `distance.positions[<state>/<state>]`: the distance between two states' positions;
+  `distance.mean`: the mean distance over all pairs of states (polarisation);
+- `dependence.share[<layer>/<buyer>/<supplier>]`: the supplier's share of the buyer's supply in
+  a layer (base, technical, application);
+- `membership.member[<forum>/<state>,...]`: how many of the listed (forum, state) pairs are
+  memberships;
+- `compare.<states column>[<A>|<B>/<C>|<D>]`: the largest value among A, B minus the largest
+  among C, D (say, the leading Western state's influence share minus China's).
 A metric may end in `@<year>`: its value at the end of the step closest to that year, instead
 of the final value; or in `@<from>..<to>`: its mean over the steps ending from one year to the
 other (`@max:<from>..<to>` and `@min:<from>..<to>`: its largest or smallest value there).
@@ -26,7 +34,8 @@ if TYPE_CHECKING:
     from sim.model import RuleMakingModel
 
 _SPEC = re.compile(
-    r"^(states|forums|model|powers|ecosystem|closeness)\.([A-Za-z_][\w]*)(?:\[(.+?)\])?"
+    r"^(states|forums|model|powers|ecosystem|closeness|distance|dependence|membership|compare)\."
+    r"([A-Za-z_][\w]*)(?:\[(.+?)\])?"
     r"(?:@(?:(max|min|mean):)?(\d{4}(?:\.\d+)?)(?:\.\.(\d{4}(?:\.\d+)?))?)?$"
 )
 STATE_COLUMNS = {
@@ -39,8 +48,8 @@ def parse(spec: str) -> tuple[str, str, str | None]:
     m = _SPEC.match(spec.strip())
     if not m:
         raise ValueError(
-            "expected table.column[key] or table.column[key]@year "
-            f"(tables: states, forums, model, powers, ecosystem, closeness), got {spec!r}"
+            "expected table.column[key] or table.column[key]@year (tables: states, forums, model, "
+            f"powers, ecosystem, closeness, distance, dependence, membership, compare), got {spec!r}"
         )
     return m[1], m[2], m[3]
 
@@ -63,9 +72,10 @@ def check_metric(spec: str) -> str | None:
         table, column, key = parse(spec)
     except ValueError as exc:
         return str(exc)
-    if table in ("states", "forums", "powers", "ecosystem", "closeness") and key is None:
+    keyed = ("states", "forums", "powers", "ecosystem", "closeness", "dependence", "membership", "compare")
+    if (table in keyed or (table == "distance" and column != "mean")) and key is None:
         return f"{table} metrics need a [key], as in {table}.{column}[...], got {spec!r}"
-    if table == "states" and column not in STATE_COLUMNS and not column.startswith("position_"):
+    if table in ("states", "compare") and column not in STATE_COLUMNS and not column.startswith("position_"):
         known = ", ".join(sorted(STATE_COLUMNS))
         return f"unknown states column {column!r} (expected one of {known}, position_<dim>)"
     return None
@@ -131,6 +141,38 @@ class Evaluator:
             for step, value in self._powers.get((str(key), column), {}).items():
                 out[step] = value
             return out
+        if table == "distance":
+            pos = rec.pos[:t]
+            if column == "mean":
+                n = w.N
+                sq = np.square(pos[:, :, None, :] - pos[:, None, :, :]).mean(axis=3)
+                return np.sqrt(sq).sum(axis=(1, 2)) / (n * (n - 1))
+            a, _, b = (key or "").partition("/")
+            i, j = _lookup(w.index, a, "state"), _lookup(w.index, b, "state")
+            return np.asarray(np.sqrt(np.square(pos[:, i, :] - pos[:, j, :]).mean(axis=1)))
+        if table == "dependence":
+            if rec.dependence is None:
+                raise KeyError("dependence metrics need the AI stack (a `stack:` section or levers)")
+            layer, buyer, supplier = [*(key or "").split("/"), "", ""][:3]
+            li = _lookup({n: k for k, n in enumerate(("base", "technical", "application"))}, layer, "layer")
+            return rec.dependence[
+                :t, li, _lookup(w.index, buyer, "state"), _lookup(w.index, supplier, "state")
+            ]
+        if table == "membership":
+            count = np.zeros(t)
+            for pair in (key or "").split(","):
+                forum, _, state = pair.strip().partition("/")
+                f, i = _lookup(w.forum_index, forum, "forum"), _lookup(w.index, state, "state")
+                count += rec.membership[:t, i, f]
+            return count
+        if table == "compare":
+            left, _, right = (key or "").partition("/")
+
+            def best(group: str) -> np.ndarray:
+                series = [self.series(f"states.{column}[{s.strip()}]") for s in group.split("|")]
+                return np.max(np.vstack(series), axis=0)
+
+            return best(left) - best(right)
         if table == "closeness":
             region, _, state = (key or "").partition("/")
             r = _lookup({n: k for k, n in enumerate(w.region_names)}, region, "region")

@@ -106,6 +106,7 @@ def build_world(sc: Scenario, actions: tuple[str, ...]) -> World:
             w.text[k] = w.pos[w.members[:, k]].mean(axis=0)
         else:
             w.text[k] = 0.5
+    w.charter[:] = w.text
     w.start_step[:] = [0 if f.start is None else max(0, calendar.step_of(f.start)) for f in sc.forums]
     w.active[:] = w.start_step == 0
     years = np.array([calendar.calendar_year_of_step(k) for k in range(1, sc.n_steps + 1)])

@@ -305,6 +305,7 @@ class RuleMakingModel(mesa.Model):
             weight=w.weight,
             pos=w.pos,
             text=w.text,
+            charter=w.charter,
             dist=w.dist_text_pos,
             changes=w.changes,
             names=w.names,
@@ -358,6 +359,8 @@ class RuleMakingModel(mesa.Model):
         self._refresh()
         # 3. choices
         self.syn[:] = synergy.multipliers(w.use, self.coupling, sc.model.synergy)
+        if self.powers.levers:
+            self.policies.available[:] = w.allowed & self.powers.available(self.actions, w.N)
         w.action[:] = self.policies.choose(self.streams["choice"], w.activity, self.potentials)
         # 4. effects
         self.pulls.reset()

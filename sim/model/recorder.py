@@ -32,6 +32,7 @@ class Recorder:
         self.pos = np.full((t, w.N, w.D), np.nan)
         self.text = np.full((t, w.F, w.D), np.nan)
         self.members = np.zeros((t, w.F), dtype=np.int64)
+        self.membership = np.zeros((t, w.N, w.F), dtype=bool)  # who belongs to which active forum
         self.weight = np.full((t, w.F), np.nan)
         self.active = np.zeros((t, w.F), dtype=bool)
         self.dependence = np.zeros((t, *w.dependence.shape)) if with_stack else None
@@ -48,6 +49,7 @@ class Recorder:
         self.pos[k] = w.pos
         self.text[k] = w.text
         self.members[k] = w.members.sum(axis=0)
+        self.membership[k] = w.live_members()
         self.weight[k] = w.weight
         self.active[k] = w.active
         if self.dependence is not None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from sim.engine.types import Array
+from sim.engine.types import Array, BoolArray
 from sim.powers import alliance, brussels_effect, cocreation, declaration, export_controls
 from sim.powers.lever import Lever, LeverSpec, LeverType, PowerContext
 
@@ -38,7 +39,6 @@ class Powers:
         self.ctx = ctx
         self.levers: list[Lever[Any]] = []
         self.by_step: dict[int, list[Lever[Any]]] = defaultdict(list)
-        self.templates: dict[tuple[str, int], Lever[Any]] = {}
         used: dict[str, int] = defaultdict(int)
         for k, spec in enumerate(specs):
             base = spec.name or f"{spec.type}:{spec.actor}"
@@ -48,10 +48,6 @@ class Powers:
             self.levers.append(lever)
             if lever.scheduled is not None:
                 self.by_step[lever.scheduled].append(lever)
-            key = (spec.type, ctx.world.index[spec.actor])
-            # an undated lever is the action template; otherwise the latest scheduled one
-            if spec.date is None or key not in self.templates or self.templates[key].spec.date is not None:
-                self.templates[key] = lever
         self.rows: list[tuple[int, float, str, str, str, str, float]] = []
 
     # ------------------------------------------------------------------ hooks, in step order
@@ -70,9 +66,30 @@ class Powers:
             lever.fire(ctx)
             ctx.log.add(ctx.step, "lever", lever.actor, "", lever.label)
 
+    def template(self, kind: str, state: int) -> Lever[Any] | None:
+        """The lever of type `kind` that `state` acts through now: its undated template, or else
+        the latest of its dated levers whose date has come (history first: a power cannot be
+        used before the lever that gives it)."""
+        step = self.ctx.step
+        own = [lv for lv in self.levers if lv.spec.type == kind and self.ctx.world.index[lv.actor] == state]
+        undated = [lv for lv in own if lv.scheduled is None]
+        if undated:
+            return undated[-1]
+        due = [lv for lv in own if lv.scheduled is not None and lv.scheduled <= step]
+        return max(due, key=lambda lv: (lv.scheduled, lv.index)) if due else None
+
+    def available(self, actions: tuple[str, ...], n_states: int) -> BoolArray:
+        """[N, A] which actions each state can take this step: every path; a power only through
+        a lever it wields that exists now."""
+        out = np.ones((n_states, len(actions)), dtype=bool)
+        for a, kind in enumerate(actions):
+            if kind in LEVERS:
+                out[:, a] = [self.template(kind, i) is not None for i in range(n_states)]
+        return out
+
     def act(self, kind: str, state: int) -> None:
         """`state` chose the power `kind`: its own lever of that type acts."""
-        lever = self.templates.get((kind, state))
+        lever = self.template(kind, state)
         if lever is not None:
             lever.act(self.ctx)
 
