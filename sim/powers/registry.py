@@ -49,6 +49,7 @@ class Powers:
             if lever.scheduled is not None:
                 self.by_step[lever.scheduled].append(lever)
         self.rows: list[tuple[int, float, str, str, str, str, float]] = []
+        self._first: Array | None = None  # [N, A] the first step each action is usable
 
     # ------------------------------------------------------------------ hooks, in step order
     def draw(self) -> None:
@@ -80,11 +81,19 @@ class Powers:
 
     def available(self, actions: tuple[str, ...], n_states: int) -> BoolArray:
         """[N, A] which actions each state can take this step: every path; a power only through
-        a lever it wields that exists now."""
-        out = np.ones((n_states, len(actions)), dtype=bool)
-        for a, kind in enumerate(actions):
-            if kind in LEVERS:
-                out[:, a] = [self.template(kind, i) is not None for i in range(n_states)]
+        a lever it wields that exists now (from the first step any of its levers of that type is
+        usable: at once if undated, else from its date)."""
+        if self._first is None or self._first.shape != (n_states, len(actions)):
+            first = np.zeros((n_states, len(actions)))
+            for a, kind in enumerate(actions):
+                if kind in LEVERS:
+                    first[:, a] = np.inf
+                    for lv in self.levers:
+                        if lv.spec.type == kind:
+                            i = self.ctx.world.index[lv.actor]
+                            first[i, a] = min(first[i, a], 0 if lv.scheduled is None else lv.scheduled)
+            self._first = first
+        out: BoolArray = self._first <= self.ctx.step
         return out
 
     def act(self, kind: str, state: int) -> None:
