@@ -12,6 +12,7 @@ Each step's credited gains are kept two ways:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,10 @@ class Ledger:
         self.sources = list(sources)
         self._source = {s: k for k, s in enumerate(self.sources)}
         self.step = 0
-        self._parts: list[tuple[int, IntArray, int, int, IntArray, Array]] = []
+        # entries, in the order they were credited: (step, states, source, target kind, targets,
+        # amounts); a matrix is kept whole, as (step, None, source, kind, its columns' states or
+        # None for all, [target, column] amounts), until the entries are read
+        self._parts: list[tuple[int, IntArray | None, int, int, IntArray | None, Array]] = []
 
     def reset(self, step: int) -> None:
         """A new step: this step's gains start at 0 (the ledger keeps every step)."""
@@ -73,28 +77,37 @@ class Ledger:
     ) -> None:
         """Credit a [target, source state] matrix of amounts (a forum text or a state position
         moved by each source); `sources` maps its columns to states (default: all states)."""
-        t, s = np.nonzero(amounts)
-        src = s if sources is None else np.asarray(sources, dtype=np.int64)[s]
+        cols = None if sources is None else np.asarray(sources, dtype=np.int64)
         if col is not None:
             total = amounts.sum(axis=0)
-            cols = np.arange(amounts.shape[1]) if sources is None else np.asarray(sources, dtype=np.int64)
-            self.gains[cols, col] += total
-        if t.size:
-            self._parts.append(
-                (self.step, src, self._source[source], TARGET_KINDS.index(target_kind), t, amounts[t, s])
-            )
+            self.gains[np.arange(amounts.shape[1]) if cols is None else cols, col] += total
+        self._parts.append(
+            (self.step, None, self._source[source], TARGET_KINDS.index(target_kind), cols, amounts)
+        )
+
+    def _flush(self) -> None:
+        """Turn the kept matrices into entries, in place."""
+        for k, (step, states, source, kind, cols, amounts) in enumerate(self._parts):
+            if states is None:
+                t, s = np.nonzero(amounts)
+                src = s if cols is None else cols[s]
+                self._parts[k] = (step, src, source, kind, t, amounts[t, s])
 
     def entries(self) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, Array]:
         """All entries so far: steps, states, source codes, target kinds, targets, amounts."""
+        self._flush()
         if not self._parts:
             z = np.zeros(0, dtype=np.int64)
             return z, z, z, z, z, np.zeros(0)
-        steps = np.concatenate([np.full(p[1].size, p[0], dtype=np.int64) for p in self._parts])
-        states = np.concatenate([p[1] for p in self._parts])
-        src = np.concatenate([np.full(p[1].size, p[2], dtype=np.int64) for p in self._parts])
-        kind = np.concatenate([np.full(p[1].size, p[3], dtype=np.int64) for p in self._parts])
-        tgt = np.concatenate([p[4] for p in self._parts])
-        amt = np.concatenate([p[5] for p in self._parts])
+        parts = [
+            (p[0], p[1], p[2], p[3], p[4], p[5]) for p in self._parts if p[1] is not None and p[4] is not None
+        ]
+        steps = np.concatenate([np.full(p[1].size, p[0], dtype=np.int64) for p in parts])
+        states = np.concatenate([p[1] for p in parts])
+        src = np.concatenate([np.full(p[1].size, p[2], dtype=np.int64) for p in parts])
+        kind = np.concatenate([np.full(p[1].size, p[3], dtype=np.int64) for p in parts])
+        tgt = np.concatenate([p[4] for p in parts])
+        amt = np.concatenate([p[5] for p in parts])
         return steps, states, src, kind, tgt, amt
 
     def totals(self, n_steps: int, n_states: int) -> Array:
@@ -109,24 +122,25 @@ class Ledger:
     ) -> pd.DataFrame:
         """One row per credited gain: step, year, state, source, target_type, target, gain."""
         steps, states, src, kind, tgt, amt = self.entries()
-        labels = {
-            0: np.array([""], dtype=object),
-            1: np.array(forum_names or [""], dtype=object),
-            2: np.array(link_names or [""], dtype=object),
-            3: np.array(names, dtype=object),
-        }
-        target = np.empty(steps.size, dtype=object)
-        for k, lab in labels.items():
-            sel = kind == k
-            target[sel] = lab[np.maximum(tgt[sel], 0)] if k else ""
+        # targets as one list of labels: "", forums, links, states (categorical columns are
+        # compact and fast for the millions of rows a large world produces)
+        labels = ["", *forum_names, *link_names, *names]
+        offset = np.array([0, 1, 1 + len(forum_names), 1 + len(forum_names) + len(link_names)])
+        target = np.where(kind == 0, 0, offset[kind] + np.maximum(tgt, 0))
+        uniq = list(dict.fromkeys(labels))  # a name may be both a forum's and a state's
+        code = np.array([uniq.index(x) for x in labels], dtype=np.int64)
+
+        def cat(codes: IntArray, categories: list[str]) -> Any:
+            return cast(Any, pd.Categorical).from_codes(codes, categories=categories)
+
         return pd.DataFrame(
             {
                 "step": steps,
                 "year": years[steps] if steps.size else np.zeros(0),
-                "state": np.array(names, dtype=object)[states],
-                "source": np.array(self.sources, dtype=object)[src],
-                "target_type": np.array(TARGET_KINDS, dtype=object)[kind],
-                "target": target,
+                "state": cat(states, list(names)),
+                "source": cat(src, self.sources),
+                "target_type": cat(kind, list(TARGET_KINDS)),
+                "target": cat(code[target], uniq),
                 "gain": amt,
             }
         )
