@@ -3,13 +3,16 @@
 - `fixed`: a given probability mix over the state's allowed actions.
 - `learning`: Roth-Erev style reinforcement. Propensities q_a lose `forgetting` of
   themselves per year and the chosen action's q grows by `learning_rate / steps_per_year *
-  reward`, where the reward is the gain credited to that action's channel this step divided
-  by the state's typical total gain per step (a running mean, weight
-  `policy_settings.scale_memory` per year), so temperatures are comparable across states and
-  a year of learning is the same whatever the step. Choice: softmax(q / T).
+  reward`, where the reward is what taking the action added: the gain credited to its channel
+  this step minus what that channel earns the state in steps it does not take it (standing
+  flows such as dependence credit or a regulation in force), divided by the state's typical
+  total gain per step (a running mean, weight `policy_settings.scale_memory` per year), so
+  temperatures are comparable across states and a year of learning is the same whatever the
+  step. Choice: softmax(q / T).
 - `best_response`: myopic; each action's expected gain (the path modules' `potential`; for
-  a technology power, what it has recently earned the state: a running mean of its gains at
-  weight `policy_settings.gain_memory` per year), scaled by the best one, plus Gumbel noise of
+  a technology power, what taking it has added: the running mean of its channel's gains in
+  steps it was taken minus in steps it was not, weight `policy_settings.gain_memory` per
+  year), scaled by the best one, plus Gumbel noise of
   scale `noise`; the largest wins.
 
 All draws come from one generator handed in by the model, one vectorised draw per step, so
@@ -97,7 +100,17 @@ class Policies:
         self.any_learning = bool(self.is_learning.any())
         self.is_br = np.flatnonzero(self.kind == "best_response")
         self.gain_scale = np.full(n, 1e-3)
-        self.expected = np.zeros((n, a))  # running mean of each action's realised gain
+        # running means of what each action's channel earns a state when it takes the action
+        # and when it does not (standing flows: dependence credit, a regulation in force,
+        # framework joiners); their difference is what taking it adds
+        self.taken = np.zeros((n, a))
+        self.passive = np.zeros((n, a))
+
+    @property
+    def expected(self) -> Array:
+        """[N, A] the expected gain of taking each action: what it has added, on average."""
+        out: Array = np.maximum(self.taken - self.passive, 0.0)
+        return out
 
     def probabilities(self) -> Array:
         """[N, A] choice probabilities of fixed and learning states (best response: 0)."""
@@ -131,13 +144,20 @@ class Policies:
         return np.where(u[:, 1] < activity, choice, -1)
 
     def learn(self, action: IntArray, gains: Array, total_gain: Array) -> None:
-        """Reinforce learning states' chosen actions by the gain they realised, and update
-        every state's running mean of what each action earned."""
+        """Reinforce learning states' chosen actions by the gain taking them added (the
+        channel's gain this step minus what it earns the state when it is not taken), and update
+        the running means of what each action's channel earns, taken and not taken."""
         self.gain_scale += self.settings.scale_memory * (np.abs(total_gain) - self.gain_scale)
+        acted = np.flatnonzero(action >= 0)
+        chosen = np.zeros(gains.shape, dtype=bool)
+        chosen[acted, action[acted]] = True
         rows = np.flatnonzero(self.is_learning & (action >= 0))
         self.q[self.is_learning] *= (1.0 - self.forgetting[self.is_learning])[:, None]
         if rows.size:
             a = action[rows]
-            reward = gains[rows, a] / np.maximum(self.gain_scale[rows], 1e-9)
+            added = gains[rows, a] - self.passive[rows, a]
+            reward = added / np.maximum(self.gain_scale[rows], 1e-9)
             self.q[rows, a] += self.learning_rate[rows] * reward
-        self.expected += self.settings.gain_memory * (gains - self.expected)
+        m = self.settings.gain_memory
+        self.taken += np.where(chosen, m * (gains - self.taken), 0.0)
+        self.passive += np.where(chosen, 0.0, m * (gains - self.passive))

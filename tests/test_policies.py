@@ -60,6 +60,26 @@ def test_learning_moves_toward_the_rewarded_action(raw):
     assert p[1] > 0.8 and p[1] > p0[1]
 
 
+def test_standing_flows_do_not_reward_the_action(raw):
+    """A channel that pays the same whether or not the action is taken (a regulation already
+    in force, dependence credit) teaches nothing; one that pays only when taken does."""
+    raw["states"][0]["policy"] = {"kind": "learning", "temperature": 0.5, "learning_rate": 1.2}
+
+    def probs(standing: bool) -> np.ndarray:
+        m = build(raw)
+        pol = m.policies
+        paid = np.zeros((4, m.world.A))
+        paid[0, 1] = 1.0
+        for a in [0, 1, 2] * 20:
+            g = paid if (standing or a == 1) else np.zeros_like(paid)
+            pol.learn(np.array([a, -1, -1, -1]), g, g.sum(axis=1))
+        return pol.probabilities()[0]
+
+    earned, standing = probs(False), probs(True)
+    assert earned[1] > 0.8
+    np.testing.assert_allclose(standing[:3], 1 / 3, atol=0.05)
+
+
 def test_learning_rate_zero_does_not_learn(raw):
     raw["states"][0]["policy"] = {"kind": "learning", "learning_rate": 0.0}
     m = build(raw)
