@@ -8,6 +8,7 @@ without a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 EPILOG = """examples:
@@ -187,6 +188,10 @@ def _cmd_claims(args: argparse.Namespace, argv: list[str]) -> int:
     )
     print((out / "claims.md").read_text())
     print(f"wrote {out}/claims.csv, claims.md and report/index.html")
+    failed = json.loads((out / "manifest.json").read_text()).get("failed_runs", 0)
+    if failed:
+        print(f"warning: {failed} runs failed (see claims_runs.parquet, column error)", file=sys.stderr)
+        return 1
     return 0
 
 

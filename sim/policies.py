@@ -1,14 +1,18 @@
 """How states choose an action each step (MODEL.md section 5).
 
 - `fixed`: a given probability mix over the state's allowed actions.
-- `learning`: Roth-Erev style reinforcement. Propensities q_a lose `forgetting` of
-  themselves per year and the chosen action's q grows by `learning_rate / steps_per_year *
-  reward`, where the reward is what taking the action added: the gain credited to its channel
-  this step minus what that channel earns the state in steps it does not take it (standing
-  flows such as dependence credit or a regulation in force), divided by the state's typical
-  total gain per step (a running mean, weight `policy_settings.scale_memory` per year), so
-  temperatures are comparable across states and a year of learning is the same whatever the
-  step. Choice: softmax(q / T).
+- `learning`: Roth-Erev reinforcement (Roth & Erev 1995; Erev & Roth 1998). Propensities
+  q_a lose `forgetting` of themselves per year; the reward R is what taking the action added
+  (the gain credited to its channel this step minus what that channel earns the state in
+  steps it does not take it: standing flows such as dependence credit or a regulation in
+  force are no reward), divided by the state's typical total gain per step (a running mean,
+  weight `policy_settings.scale_memory` per year), so a year of learning is the same whatever
+  the step and whatever the state's size. With `choice: proportional` (the default, Roth-Erev)
+  the chosen action's q grows by `learning_rate / steps_per_year * max(R, 0) * (1 - e)` and
+  each other available action's by the same times e / (k - 1) (`experimentation` e, k actions
+  available), and p_a = q_a / sum q: an action that pays is chosen more in proportion, one
+  that adds nothing fades to what experimentation gives it. With `choice: softmax` the chosen
+  q grows by `learning_rate / steps_per_year * R` and p = softmax(q / `temperature`).
 - `best_response`: myopic; each action's expected gain (the path modules' `potential`; for
   a technology power, what taking it has added: the running mean of its channel's gains in
   steps it was taken minus in steps it was not, weight `policy_settings.gain_memory` per
@@ -25,10 +29,10 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sim.engine.types import Array, BoolArray, IntArray
-from sim.fields import NonNeg, Positive, Strict, YearRate, YearShare, per_step
+from sim.fields import NonNeg, Positive, Strict, Unit, YearRate, YearShare, per_step
 
 
 class FixedPolicy(Strict):
@@ -38,10 +42,18 @@ class FixedPolicy(Strict):
 
 class LearningPolicy(Strict):
     kind: Literal["learning"]
-    temperature: Positive = 1.0
+    choice: Literal["proportional", "softmax"] = "proportional"
+    experimentation: Unit = 0.2
+    temperature: Positive | None = None  # softmax only (default 1.0 there)
     learning_rate: YearRate = 0.4
     forgetting: YearShare = 0.344
     initial: dict[str, NonNeg] | None = None
+
+    @model_validator(mode="after")
+    def _temperature_needs_softmax(self) -> LearningPolicy:
+        if self.temperature is not None and self.choice != "softmax":
+            raise ValueError("temperature applies to choice: softmax only (the default is proportional)")
+        return self
 
 
 class BestResponsePolicy(Strict):
@@ -78,6 +90,8 @@ class Policies:
         self.fixed_p = np.zeros((n, a))
         self.q = np.zeros((n, a))
         self.temperature = np.ones(n)
+        self.softmax = np.zeros(n, dtype=bool)  # learning by softmax (else proportional)
+        self.experimentation = np.zeros(n)
         self.learning_rate = np.zeros(n)
         self.forgetting = np.zeros(n)
         self.noise = np.zeros(n)
@@ -87,7 +101,9 @@ class Policies:
                     self.fixed_p[i, actions.index(name)] = v
             elif isinstance(pol, LearningPolicy):
                 pol = per_step(pol, steps_per_year)
-                self.temperature[i] = pol.temperature
+                self.softmax[i] = pol.choice == "softmax"
+                self.temperature[i] = pol.temperature or 1.0
+                self.experimentation[i] = pol.experimentation
                 self.learning_rate[i] = pol.learning_rate
                 self.forgetting[i] = pol.forgetting
                 init = pol.initial or {}
@@ -97,14 +113,19 @@ class Policies:
                 self.noise[i] = pol.noise
         self.fixed_p *= allowed
         self.is_learning = self.kind == "learning"
+        self.is_softmax = self.is_learning & self.softmax
+        self.is_proportional = self.is_learning & ~self.softmax
         self.any_learning = bool(self.is_learning.any())
         self.is_br = np.flatnonzero(self.kind == "best_response")
-        self.gain_scale = np.full(n, 1e-3)
+        self.gain_scale = np.zeros(n)
+        self.n_scale = 0  # steps seen (the first weigh 1/n, so the scale starts at the first gains)
         # running means of what each action's channel earns a state when it takes the action
         # and when it does not (standing flows: dependence credit, a regulation in force,
         # framework joiners); their difference is what taking it adds
         self.taken = np.zeros((n, a))
         self.passive = np.zeros((n, a))
+        self.n_taken = np.zeros((n, a))  # observations so far: the first ones weigh 1/n, so a
+        self.n_passive = np.zeros((n, a))  # mean starts at what was seen, not at zero
 
     @property
     def expected(self) -> Array:
@@ -115,12 +136,16 @@ class Policies:
     def probabilities(self) -> Array:
         """[N, A] choice probabilities of fixed and learning states (best response: 0)."""
         p = self.fixed_p * self.available  # zero outside fixed rows
-        if self.any_learning:
-            z = self.q[self.is_learning] / self.temperature[self.is_learning, None]
-            z = np.where(self.available[self.is_learning], z, -np.inf)
+        if self.is_softmax.any():
+            z = self.q[self.is_softmax] / self.temperature[self.is_softmax, None]
+            z = np.where(self.available[self.is_softmax], z, -np.inf)
             z -= z.max(axis=1, keepdims=True)
-            e = np.exp(z)
-            p[self.is_learning] = e
+            p[self.is_softmax] = np.exp(z)
+        if self.is_proportional.any():
+            avail = self.available[self.is_proportional]
+            q = np.where(avail, self.q[self.is_proportional], 0.0)
+            # propensities of zero everywhere (nothing ever paid, all forgotten): uniform
+            p[self.is_proportional] = np.where(q.sum(axis=1, keepdims=True) > 0, q, avail * 1.0)
         total = p.sum(axis=1, keepdims=True)
         return np.divide(p, total, out=np.zeros_like(p), where=total > 0)
 
@@ -130,10 +155,15 @@ class Policies:
         """One action index per state (-1: inactive this step). `potential(idx)` gives the
         [len(idx), A] expected gains for the best-responding states."""
         n, a = self.q.shape
-        u = rng.random((n, 2))
-        cum = np.cumsum(self.probabilities(), axis=1)
-        choice = np.minimum((cum < u[:, :1] * cum[:, -1:]).sum(axis=1), a - 1)
-        choice = np.where(cum[:, -1] > 0, choice, -1)  # nothing available: no action
+        u = rng.random((n, a + 1))
+        # Gumbel-max: argmax(log p_a + G_a), one Gumbel per state and action, draws p exactly;
+        # each action keeps its own draw, so paired runs whose action sets or probabilities
+        # differ a little still make the same choice in most steps (common random numbers)
+        p = self.probabilities()
+        gumbel = -np.log(-np.log(u[:, :a].clip(1e-12, 1 - 1e-12)))
+        with np.errstate(divide="ignore"):
+            score = np.where(p > 0, np.log(p) + gumbel, -np.inf)
+        choice = np.where(p.sum(axis=1) > 0, score.argmax(axis=1), -1)  # nothing available: none
         if self.is_br.size:
             pot = potential(self.is_br)
             scale = np.maximum(pot.max(axis=1, keepdims=True), 1e-12)
@@ -141,13 +171,15 @@ class Policies:
             score = pot / scale + self.noise[self.is_br, None] * gumbel
             score = np.where(self.available[self.is_br], score, -np.inf)
             choice[self.is_br] = np.where(np.isfinite(score).any(axis=1), score.argmax(axis=1), -1)
-        return np.where(u[:, 1] < activity, choice, -1)
+        return np.where(u[:, a] < activity, choice, -1)
 
     def learn(self, action: IntArray, gains: Array, total_gain: Array) -> None:
         """Reinforce learning states' chosen actions by the gain taking them added (the
         channel's gain this step minus what it earns the state when it is not taken), and update
         the running means of what each action's channel earns, taken and not taken."""
-        self.gain_scale += self.settings.scale_memory * (np.abs(total_gain) - self.gain_scale)
+        self.n_scale += 1
+        w = max(self.settings.scale_memory, 1.0 / self.n_scale)
+        self.gain_scale += w * (np.abs(total_gain) - self.gain_scale)
         acted = np.flatnonzero(action >= 0)
         chosen = np.zeros(gains.shape, dtype=bool)
         chosen[acted, action[acted]] = True
@@ -156,8 +188,23 @@ class Policies:
         if rows.size:
             a = action[rows]
             added = gains[rows, a] - self.passive[rows, a]
-            reward = added / np.maximum(self.gain_scale[rows], 1e-9)
-            self.q[rows, a] += self.learning_rate[rows] * reward
+            reward = self.learning_rate[rows] * added / np.maximum(self.gain_scale[rows], 1e-9)
+            soft = self.softmax[rows]
+            self.q[rows[soft], a[soft]] += reward[soft]
+            prop, ap = rows[~soft], a[~soft]
+            if prop.size:
+                r = np.maximum(reward[~soft], 0.0)  # Roth-Erev propensities stay non-negative
+                e = self.experimentation[prop]
+                others = self.available[prop].copy()
+                others[np.arange(prop.size), ap] = False
+                k = others.sum(axis=1)
+                spill = np.where(k > 0, r * e / np.maximum(k, 1), 0.0)
+                self.q[prop] += others * spill[:, None]
+                self.q[prop, ap] += np.where(k > 0, r * (1.0 - e), r)
         m = self.settings.gain_memory
-        self.taken += np.where(chosen, m * (gains - self.taken), 0.0)
-        self.passive += np.where(chosen, 0.0, m * (gains - self.passive))
+        self.n_taken += chosen
+        self.n_passive += ~chosen
+        w_taken = np.maximum(m, 1.0 / np.maximum(self.n_taken, 1.0))
+        w_passive = np.maximum(m, 1.0 / np.maximum(self.n_passive, 1.0))
+        self.taken += np.where(chosen, w_taken * (gains - self.taken), 0.0)
+        self.passive += np.where(chosen, 0.0, w_passive * (gains - self.passive))

@@ -54,6 +54,17 @@ def test_verdicts(expect, lo, hi, result):
     assert verdict(expect, lo, hi) == result
 
 
+def test_a_never_verdict_reads_every_replication_not_the_mean():
+    """2 runs of 30 with an ineligible membership: the mean's interval contains 0, but a
+    'never' fact fails; with none it holds."""
+    effects = np.array([1.0, 1.0] + [0.0] * 28)
+    _, lo, hi, _ = effect_ci(effects)
+    assert lo < 0 < hi and verdict("not_positive", lo, hi) == "holds"
+    assert verdict("never_positive", lo, hi, effects) == "fails"
+    assert verdict("never_positive", 0.0, 0.0, np.zeros(30)) == "holds"
+    assert verdict("never_positive", math.nan, math.nan, np.array([0.0])) == "inconclusive"
+
+
 def test_the_shipped_claims_cover_every_pattern_and_the_baseline_facts():
     suite = load_claims(ROOT / "experiments" / "claims.yaml")
     assert {c.pattern for c in suite.claims} - {None} == set(range(1, 9))
@@ -94,13 +105,25 @@ CONTRAST = {
         ({"kind": "trend"}, "a trend claim needs early and late years"),
         ({"scenario": "nowhere.yaml"}, "scenario not found: nowhere.yaml"),
         ({"metric": "states.compute"}, "states metrics need a [key]"),
-        ({"expect": "up"}, "expected 'positive', 'negative' or 'not_positive'"),
+        ({"expect": "up"}, "expected 'positive', 'negative', 'not_positive' or 'never_positive'"),
     ],
 )
 def test_claim_validation(tmp_path, change, message):
     with pytest.raises(ScenarioError) as exc:
         load_claims(_write(tmp_path, [{**CONTRAST, **change}]))
     assert message in str(exc.value)
+
+
+def test_an_invalid_run_stops_the_suite_before_any_run(tmp_path):
+    """A counterfactual or scan value that makes a scenario invalid is reported with its claim and
+    location, exit 2, nothing written; not turned into silent `inconclusive, n = 0` verdicts."""
+    bad = {**CONTRAST, "scan": {"key": "levers.EC.severity", "values": [0.5, -1.0]}}
+    path = _write(tmp_path, [bad])
+    r = subprocess.run([sys.executable, "-m", "sim", "claims", "--file", str(path), "--out", str(tmp_path / "out")],
+                       capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    assert "claims C1: scenario" in r.stderr and "levers[0] (EC).severity" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "out").exists()
 
 
 def test_claims_end_to_end_against_the_runs(tmp_path):

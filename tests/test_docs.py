@@ -56,10 +56,12 @@ def test_every_parameter_is_documented_with_its_default(section, cls):
 
 def test_model_and_policy_settings_are_documented():
     for key in ("model.synergy", "model.memory", "model.coupling", "policy.temperature", "policy.learning_rate",
-                "policy.forgetting", "policy.noise", "policy.mix", "`activity`", "`actions`"):  # fmt: skip
+                "policy.forgetting", "policy.noise", "policy.mix", "policy.choice", "policy.experimentation",
+                "`activity`", "`actions`"):  # fmt: skip
         assert key in DOC, key
-    assert "| `policy.temperature` | softmax temperature | 1.0 |" in DOC
-    assert policies.LearningPolicy.model_fields["temperature"].default == 1.0
+    assert "| `policy.temperature` | softmax temperature (`choice: softmax` only) | 1.0 |" in DOC
+    assert "| `policy.experimentation` |" in DOC and "| 0.2 |" in DOC
+    assert policies.LearningPolicy.model_fields["experimentation"].default == 0.2
 
 
 @pytest.mark.parametrize(("section", "cls"), PARAMS, ids=[p[0] for p in PARAMS])

@@ -31,9 +31,11 @@ def scenarios(draw):
                 "practice": draw(unit),
             }
         elif kind == "learning":
-            policy.update(
-                temperature=draw(st.floats(0.05, 5)), learning_rate=draw(unit), forgetting=draw(unit)
-            )
+            policy.update(learning_rate=draw(unit), forgetting=draw(unit))
+            if draw(st.booleans()):
+                policy.update(choice="softmax", temperature=draw(st.floats(0.05, 5)))
+            else:
+                policy.update(experimentation=draw(unit))
         else:
             policy["noise"] = draw(st.floats(0, 3))
         shares = np.array([draw(st.floats(0.01, 1)) for _ in range(n)])

@@ -19,6 +19,23 @@ def test_fixed_mix_frequencies(raw):
     np.testing.assert_allclose(freq, [0.6, 0.3, 0.1], atol=0.03)
 
 
+def test_removing_an_action_changes_only_the_steps_that_chose_it(raw):
+    """Common random numbers across paired runs: each action keeps its own draw (Gumbel-max),
+    so a counterfactual without one action makes the same choice in every step in which the
+    original did not choose that action (inverse-CDF sampling would shift most of them)."""
+    raw["states"][0]["policy"] = {"kind": "fixed", "mix": {"institutional": 2, "discourse": 1, "practice": 1}}
+    full = build(raw)
+    raw["states"][0]["actions"] = ["discourse", "practice"]
+    raw["states"][0]["policy"]["mix"] = {"discourse": 1, "practice": 1}
+    less = build(raw)
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    pairs = np.array([(full.policies.choose(a, full.world.activity, full.potentials)[0],
+                       less.policies.choose(b, less.world.activity, less.potentials)[0]) for _ in range(3000)])  # fmt: skip
+    kept = pairs[:, 0] != 0  # the original did not choose institutional participation
+    assert kept.sum() > 1200 and (pairs[kept, 0] == pairs[kept, 1]).all()
+    np.testing.assert_allclose(np.bincount(pairs[:, 1], minlength=3) / 3000, [0, 1 / 2, 1 / 2], atol=0.03)
+
+
 def test_default_policy_adapts_to_allowed_actions(raw):
     raw["states"][0]["actions"] = ["practice"]
     del raw["states"][0]["policy"]  # the default mix
@@ -40,12 +57,12 @@ def test_disallowed_actions_are_never_chosen(raw):
     assert set(df[(df.state == "C") & (df.step > 0)].action) == {"discourse"}
 
 
-def test_learning_moves_toward_the_rewarded_action(raw):
-    raw["states"][0]["policy"] = {
-        "kind": "learning",
-        "temperature": 0.5,
-        "learning_rate": 1.2,
-    }  # 0.3 a quarter
+SOFTMAX = {"choice": "softmax", "temperature": 0.5}
+
+
+@pytest.mark.parametrize("choice", [{}, SOFTMAX], ids=["proportional", "softmax"])
+def test_learning_moves_toward_the_rewarded_action(raw, choice):
+    raw["states"][0]["policy"] = {"kind": "learning", "learning_rate": 1.2, **choice}  # 0.3 a quarter
     m = build(raw)
     pol = m.policies
     p0 = pol.probabilities()[0].copy()
@@ -57,13 +74,41 @@ def test_learning_moves_toward_the_rewarded_action(raw):
         action = np.array([a, -1, -1, -1])
         pol.learn(action, gains if a == 1 else np.zeros_like(gains), gains.sum(axis=1))
     p = pol.probabilities()[0]
-    assert p[1] > 0.8 and p[1] > p0[1]
+    assert p[1] > 0.7 and p[1] > p0[1]
 
 
-def test_standing_flows_do_not_reward_the_action(raw):
+def _play(raw, policy: dict, steps: int = 160) -> np.ndarray:
+    """Closed loop: state A chooses, discourse pays 1 a step, the others nothing; the
+    frequencies of the last half."""
+    raw["states"][0]["policy"] = {"kind": "learning", **policy}
+    m = build(raw)
+    pol, rng = m.policies, np.random.default_rng(1)
+    counts = np.zeros(m.world.A)
+    for t in range(steps):
+        a = int(rng.choice(m.world.A, p=pol.probabilities()[0]))
+        gains = np.zeros((4, m.world.A))
+        gains[0, a] = float(a == 1)
+        pol.learn(np.array([a, -1, -1, -1]), gains, np.ones(4))
+        counts[a] += t >= steps // 2
+    return counts / counts.sum()
+
+
+def test_roth_erev_learns_what_pays_and_keeps_experimenting(raw):
+    """Proportional choice concentrates on the action that pays (the others keep about what
+    experimentation gives them); softmax over normalised propensities at temperature 1 stays
+    near uniform; without learning the mix is uniform."""
+    roth = _play(raw, {})
+    soft = _play(raw, {"choice": "softmax", "temperature": 1.0})
+    off = _play(raw, {"learning_rate": 0.0})
+    assert roth[1] > 0.75 and min(roth[0], roth[2]) > 0.02
+    assert soft[1] < 0.6 and abs(off[1] - 1 / 3) < 0.1
+
+
+@pytest.mark.parametrize("choice", [{}, SOFTMAX], ids=["proportional", "softmax"])
+def test_standing_flows_do_not_reward_the_action(raw, choice):
     """A channel that pays the same whether or not the action is taken (a regulation already
     in force, dependence credit) teaches nothing; one that pays only when taken does."""
-    raw["states"][0]["policy"] = {"kind": "learning", "temperature": 0.5, "learning_rate": 1.2}
+    raw["states"][0]["policy"] = {"kind": "learning", "learning_rate": 1.2, **choice}
 
     def probs(standing: bool) -> np.ndarray:
         m = build(raw)
@@ -76,7 +121,7 @@ def test_standing_flows_do_not_reward_the_action(raw):
         return pol.probabilities()[0]
 
     earned, standing = probs(False), probs(True)
-    assert earned[1] > 0.8
+    assert earned[1] > 0.75  # proportional, forced round robin: 1 - e = 0.8 in the limit
     np.testing.assert_allclose(standing[:3], 1 / 3, atol=0.05)
 
 

@@ -236,6 +236,22 @@ def test_an_alliance_without_discourse_attracts_fewer_partners(raw):
     assert counts[0.9] > counts[0.05]
 
 
+def test_an_alliance_admits_only_states_close_to_its_charter(raw):
+    """`admission` on rights at 0.75: B (rights 0.6, hub A 0.8) may join, C (0.2) and D (0.4) may
+    not; without it all three join an open call."""
+    open_call = {**ALLIANCE, "partners": [], "open_call": True, "join_rate": 3.0}
+    joined = {}
+    for adm in (None, {"dimensions": ["rights"], "threshold": 0.75}):
+        lever = {**open_call, **({"admission": adm} if adm else {})}
+        who: set[str] = set()
+        for seed in range(4):
+            ev = run(world(copy.deepcopy(raw), [lever]), seed=seed).tables()["events"]
+            who |= set(ev[ev.event == "alliance_join"].state)
+        joined[adm is None] = who
+    assert joined[True] == {"B", "C", "D"}
+    assert joined[False] == {"B"}
+
+
 # ----------------------------------------------------------------------------- institutional
 REG = {"type": "regulation", "name": "R", "regulator": "A", "date": "2020-04", "stringency": 0.8,
        "emulation_rate": 1.0, "compliance_cost": 0.05, "innovation_drag": 0.5}  # fmt: skip
@@ -413,6 +429,10 @@ def test_power_action_without_a_lever_is_an_error(raw):
         ({**CONTROL, "severity": 2}, "levers[0] (EC).severity: expected a number in [0, 1], got 2"),
         ({**REG, "scope": ["privacy"]}, "levers[0] (R).scope[0]: unknown norm dimension 'privacy'"),
         ({**ALLIANCE, "partners": []}, "levers[0] (AL): an alliance needs partners or open_call: true"),
+        (
+            {**ALLIANCE, "admission": {"dimensions": ["rigths"]}},
+            "levers[0] (AL).admission.dimensions[0]: unknown norm dimension 'rigths'",
+        ),
         ({**COCREATE, "forum": "F9"}, "levers[0] (CC).forum: unknown forum 'F9'"),
         ({**DECL, "content": [0.1]}, "levers[0] (DC).content: expected 3 values"),
         ({"type": "sanctions", "issuer": "A"}, "levers[0]: expected one of 'export_controls'"),

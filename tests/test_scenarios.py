@@ -108,8 +108,13 @@ def test_counterfactuals_differ_only_in_one_lever(variant, dropped):
     assert {lv["name"] for lv in base["levers"]} - {lv["name"] for lv in var["levers"]} == dropped
     kept = [lv for lv in base["levers"] if lv["name"] not in dropped]
     assert var["levers"] == kept
+    # a power that is gone is no longer a choice either: only its type leaves the actions
+    gone = {lv["type"] for lv in base["levers"] if lv["name"] in dropped}
+    for b, v in zip(base["states"], var["states"], strict=True):
+        assert [a for a in b["actions"] or () if a not in gone] == list(v["actions"] or ()), b["name"]
+        assert {**b, "actions": None} == {**v, "actions": None}, b["name"]
     for key in base:
-        if key not in ("levers", "name", "description"):
+        if key not in ("levers", "name", "description", "states"):
             assert base[key] == var[key], key
 
 

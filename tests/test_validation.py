@@ -93,8 +93,14 @@ def test_out_of_range_capacity_message_is_located():
             "states[0] (A).policy.mix.institutional: action 'institutional' is not among this state's actions",
         ),
         (
-            lambda r: r["states"][0].update(policy={"kind": "learning", "temperature": 0}),
+            lambda r: r["states"][0].update(
+                policy={"kind": "learning", "choice": "softmax", "temperature": 0}
+            ),
             "states[0] (A).policy.temperature: expected greater than 0, got 0",
+        ),
+        (
+            lambda r: r["states"][0].update(policy={"kind": "learning", "temperature": 0.5}),
+            "states[0] (A).policy: temperature applies to choice: softmax only",
         ),
         (lambda r: r["model"].update(steps=10), "model: give exactly one of end_year or steps"),
         (

@@ -65,6 +65,12 @@ def markdown(df: pd.DataFrame, manifest: dict) -> str:
         f"({manifest.get('replications')} replications per claim, {manifest.get('runs')} runs, "
         f"{manifest.get('wall_seconds')} s, commit {manifest.get('git_commit')})."
     )
+    if manifest.get("failed_runs"):
+        lines.append("")
+        lines.append(
+            f"**{manifest['failed_runs']} of {manifest.get('runs')} runs failed** and count as missing "
+            f"(n above); first error: {manifest.get('first_error', '')}"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -115,6 +115,35 @@ def _effect(c: Claim, w: dict, rows: dict[int, dict]) -> float:
     return val(w["sc"]) - best
 
 
+def _preflight(plan: _Plan, suite: ClaimSuite, path: Path) -> None:
+    """Build every distinct scenario the plan runs (file + parameters) before the first run,
+    so that a claim whose scenario or counterfactual is invalid stops the suite with located
+    errors instead of turning into silent `inconclusive, n = 0` verdicts."""
+    from sim.errors import Problem, ScenarioError
+    from sim.scenario.loader import load_scenario
+
+    users: dict[tuple[str, str], list[str]] = {}
+    for scen, params, _seed, metrics in plan.runs:
+        key = (str(scen), json.dumps(params, sort_keys=True))
+        users.setdefault(key, []).extend(m.split(":")[0] for m in metrics)
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for (file, given), claims in users.items():
+        try:
+            load_scenario(file, json.loads(given))
+        except ScenarioError as exc:
+            new = [p for p in exc.problems if str(p) not in seen]  # once per problem, not per scan value
+            if not new:
+                continue
+            seen.update(str(p) for p in new)
+            ids = ", ".join(sorted(set(claims)))
+            shown = f" with {given}" if given != "{}" else ""
+            problems.append(Problem(str(path), f"claims {ids}", f"scenario {file}{shown} is invalid:"))
+            problems.extend(new)
+    if problems:
+        raise ScenarioError(problems)
+
+
 def run_claims(
     path: str | Path,
     out: str | Path | None = None,
@@ -140,6 +169,7 @@ def run_claims(
         for c in suite.claims
     }
     plan, wiring = _plan(suite, path.parent, reps, scan_reps, scan_values, overrides)
+    _preflight(plan, suite, path)
     t0 = time.perf_counter()
     tasks = plan.tasks
     size = max(1, min(8, len(tasks) // max(1, 4 * workers)))
@@ -165,11 +195,12 @@ def run_claims(
             e = np.array([_effect(c, wiring[(c.id, v, r)], rows) for r in range(scan_reps)])
             m2, l2, h2, n2 = effect_ci(e, suite.level)
             scan_rows.append({"value": v, "effect": m2, "ci_low": l2, "ci_high": h2, "n": n2,
-                              "verdict": verdict(c.expect, l2, h2)})  # fmt: skip
+                              "verdict": verdict(c.expect, l2, h2, e)})  # fmt: skip
         claim_results.append(
-            ClaimResult(c, eff, mean, lo, hi, n, verdict(c.expect, lo, hi), pd.DataFrame(scan_rows))
+            ClaimResult(c, eff, mean, lo, hi, n, verdict(c.expect, lo, hi, eff), pd.DataFrame(scan_rows))
         )
-    failed_runs = sum(1 for r in rows.values() if r["status"] != "ok")
+    failed = [r for r in rows.values() if r["status"] != "ok"]
+    failed_runs = len(failed)
     manifest = {
         "claims_file": str(path),
         "replications": reps,
@@ -180,6 +211,7 @@ def run_claims(
         "base_seed": suite.base_seed,
         "runs": len(tasks),
         "failed_runs": failed_runs,
+        "first_error": failed[0]["error"] if failed else "",
         "wall_seconds": round(wall, 2),
         "workers": workers,
         "versions": versions(),

@@ -44,7 +44,7 @@ class Claim(Strict):
     reference: float | None = None
     early: float | None = None
     late: float | None = None
-    expect: Literal["positive", "negative", "not_positive"]
+    expect: Literal["positive", "negative", "not_positive", "never_positive"]
     scan: Scan
     note: str = ""
 

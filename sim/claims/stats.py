@@ -7,6 +7,9 @@ interval at `level`. The verdict for an expected sign:
 - fails: it lies entirely on the other side;
 - inconclusive: it contains zero.
 For `expect: not_positive` (a gap that should vanish), holds unless the interval lies above zero.
+For `expect: never_positive` (something that must not happen, such as an ineligible
+membership), the verdict is read from the replications, not the mean: holds when no
+replication is positive, fails when any is.
 """
 
 from __future__ import annotations
@@ -30,7 +33,11 @@ def effect_ci(diffs: np.ndarray, level: float = 0.95) -> tuple[float, float, flo
     return mean, mean - half, mean + half, n
 
 
-def verdict(expect: str, lo: float, hi: float) -> str:
+def verdict(expect: str, lo: float, hi: float, effects: np.ndarray | None = None) -> str:
+    if expect == "never_positive":
+        d = np.asarray(effects if effects is not None else [], dtype=float)
+        d = d[np.isfinite(d)]
+        return "inconclusive" if d.size < 2 else "fails" if (d > 0).any() else "holds"
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return "inconclusive"
     if expect == "positive":

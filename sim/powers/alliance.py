@@ -8,9 +8,13 @@ drift toward the hub's (the centre-periphery structure). With `open_call`, any s
 join each step with probability 1 - exp(-join_rate * legitimacy / steps_per_year)
 (join_rate per year), legitimacy = the hub's discourse capacity * closeness to the hub: an
 alliance with little discourse behind it attracts fewer partners (seed 002: the
-partnership's inclusive, rights-respecting rhetoric is what legitimises it). Chosen as an
-action, it starts the alliance, or once running, runs a recruitment drive at `act_boost`
-times the join rate.
+partnership's inclusive, rights-respecting rhetoric is what legitimises it). `admission`
+limits who may join to states whose position is at least `threshold` close to the hub's
+position at launch on the named value `dimensions` (closeness 1 - RMS distance on them; the
+alliance's charter, as for a forum's `values` rule), so an alliance built on the hub's
+values (seed 002 line 360: PGIAI's inclusiveness, human rights and digital solidarity) does
+not recruit states that reject them. Chosen as an action, it starts the alliance, or once
+running, runs a recruitment drive at `act_boost` times the join rate.
 """
 
 from __future__ import annotations
@@ -23,11 +27,20 @@ from pydantic import Field
 
 from sim.engine.geometry import distance
 from sim.engine.types import Array
-from sim.fields import Name, NonNeg, Unit, YearRate, share
+from sim.errors import unknown
+from sim.fields import Name, NonNeg, Strict, Unit, YearRate, share
 from sim.powers.lever import Lever, LeverSpec, LeverType, Loc, Names, PowerContext
 from sim.powers.stack import LAYER_NAMES, StackInputs
 
 _OFFER: dict[Literal["compute", "api"], float] = {"compute": 0.5, "api": 0.5}
+
+
+class AllianceAdmission(Strict):
+    """`admission:` who an alliance's open call may recruit: states at least `threshold` close to
+    the hub's position at launch on `dimensions` (empty: all)."""
+
+    dimensions: list[Name] = Field(default_factory=list)
+    threshold: Unit = 0.8
 
 
 class AllianceSpec(LeverSpec):
@@ -39,6 +52,7 @@ class AllianceSpec(LeverSpec):
     lock_in: Unit = 0.3
     join_rate: YearRate = 0.8
     act_boost: NonNeg = 2.0
+    admission: AllianceAdmission | None = None
     note: str = ""
 
     role: ClassVar[str] = "hub"
@@ -48,6 +62,9 @@ class AllianceSpec(LeverSpec):
         yield from super().check(names)
         if not self.partners and not self.open_call:
             yield (), "an alliance needs partners or open_call: true"
+        for j, dim in enumerate(self.admission.dimensions if self.admission else []):
+            if dim not in names.norms:
+                yield ("admission", "dimensions", j), unknown("norm dimension", dim, names.norms)
 
 
 class Alliance(Lever[AllianceSpec]):
@@ -58,8 +75,16 @@ class Alliance(Lever[AllianceSpec]):
         self.hub = w.index[self.spec.hub]
         self.members = np.zeros(w.N, dtype=bool)
         self.listed = np.array([w.index[p] for p in self.spec.partners], dtype=np.int64)
+        adm = self.spec.admission
+        self.dims = np.zeros(len(w.norms), dtype=bool)
+        if adm is not None:
+            self.dims[[w.norms.index(d) for d in adm.dimensions]] = True
+            if not self.dims.any():
+                self.dims[:] = True
+        self.charter = w.pos[self.hub].copy()  # the hub's position at launch (set on start)
 
     def on_start(self, ctx: PowerContext) -> None:
+        self.charter = ctx.world.pos[self.hub].copy()
         self.members[self.listed] = True
         n = int(self.members.sum())
         ctx.log.add(ctx.step, "alliance", self.spec.hub, "", f"{self.label}: {n} partners")
@@ -69,6 +94,9 @@ class Alliance(Lever[AllianceSpec]):
         legit = w.cap[self.hub, 2] * (1.0 - distance(w.pos, w.pos[self.hub][None, :]))
         cand = ~self.members
         cand[self.hub] = False
+        if self.spec.admission is not None:
+            diff = w.pos[:, self.dims] - self.charter[self.dims]
+            cand &= 1.0 - np.sqrt(np.square(diff).mean(axis=1)) >= self.spec.admission.threshold
         joins = cand & (u < share(self.per_step.join_rate * boost * legit))
         for i in np.flatnonzero(joins):
             self.members[i] = True
