@@ -18,6 +18,8 @@ EPILOG = """examples:
   sim validate scenarios/baseline.yaml      check a scenario without running it
   sim sweep experiments/export_control_severity.yaml --workers 2
   sim analyze sensitivity results/sweep-synergy_sobol-XXXXXXXX --metric japan_share
+  sim calibrate --quick                     fit to the record of 2016-2022, score 2023-2025 (about 20 s)
+  sim calibrate --workers 2                 the full calibration (experiments/calibration.yaml)
 """
 
 
@@ -86,10 +88,38 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("sweep_dir")
     se.add_argument("--metric", required=True)
 
+    ca = sub.add_parser(
+        "calibrate", help="fit uncertain parameters to the record (ABC-SMC) and score forecasts"
+    )
+    ca.add_argument("file", nargs="?", default="experiments/calibration.yaml", help="calibration YAML")
+    ca.add_argument("--quick", action="store_true", help="small population and few generations (for CI)")
+    ca.add_argument(
+        "--workers", type=int, default=1, help="Dask workers on this machine (default 1: one core)"
+    )
+    ca.add_argument("--scheduler", help="dask.distributed scheduler address (runs on that cluster)")
+    ca.add_argument("--out", help="output folder (default: results/calibrate-<name>-<timestamp>)")
+
     v = sub.add_parser("validate", help="check a scenario file and report every problem")
     v.add_argument("scenario", help="scenario YAML")
     v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
     return p
+
+
+def _cmd_calibrate(args: argparse.Namespace, argv: list[str]) -> int:
+    from pathlib import Path
+
+    from sim.calibration.run import calibrate
+    from sim.errors import SimError
+    from sim.provenance import command_line
+
+    if args.workers < 1:
+        raise SimError(f"--workers: expected a positive whole number, got {args.workers}")
+    if not Path(args.file).exists():
+        raise SimError(f"{args.file}: calibration file not found")
+    out = calibrate(args.file, args.out, args.quick, args.workers, args.scheduler, command=command_line(argv))
+    print((out / "scores.md").read_text())
+    print(f"wrote {out}: posterior.parquet, calibrated.yaml, scores.csv and report/index.html")
+    return 0
 
 
 def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
@@ -260,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_report(args)
         if args.command == "claims":
             return _cmd_claims(args, argv)
+        if args.command == "calibrate":
+            return _cmd_calibrate(args, argv)
         return _cmd_validate(args)
     except SimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)

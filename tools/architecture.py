@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("scenario", ("sim.scenario",)),
     ("model", ("sim.model",)),
     ("running", ("sim.runner", "sim.experiments")),
-    ("analysis", ("sim.report", "sim.claims")),
+    ("analysis", ("sim.report", "sim.claims", "sim.calibration")),
     ("interface", ("sim.cli", "sim.__main__")),
 ]
 

@@ -2,7 +2,8 @@
 
 Close to NetLogo's BehaviorSpace: `vary` maps scenario key paths (as in `sim run --set`)
 to a list of values, `{start, step, stop}` (inclusive) or, for sampled designs,
-`{low, high}`; `design` is `factorial`, `lhs`, `sobol` or `morris`.
+`{low, high}`, or `declared` (the range of that key in the declaration of uncertain parameters,
+`sim/parameters.yaml`); `design` is `factorial`, `lhs`, `sobol` or `morris`.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class Bounds(Strict):
         return self
 
 
-Values = list[float | int | str | bool] | Range | Bounds
+Values = list[float | int | str | bool] | Range | Bounds | Literal["declared"]
 
 
 class StopWhen(Strict):
@@ -82,8 +83,10 @@ class Experiment(Strict):
                 raise ValueError(
                     f"vary.{key}: a factorial design needs a list or {{start, step, stop}}, not bounds"
                 )
-            if self.design != "factorial" and not isinstance(v, Bounds):
-                raise ValueError(f"vary.{key}: a {self.design} design needs {{low, high}} bounds")
+            if self.design == "factorial" and v == "declared":
+                raise ValueError(f"vary.{key}: a factorial design needs a list or {{start, step, stop}}")
+            if self.design != "factorial" and not (isinstance(v, Bounds) or v == "declared"):
+                raise ValueError(f"vary.{key}: a {self.design} design needs {{low, high}} bounds or declared")
         return self
 
 
@@ -108,7 +111,18 @@ def load_experiment(path: str | Path) -> tuple[Experiment, Path]:
         scen = packaged_scenario(exp.scenario)
     if not scen.exists():
         raise ScenarioError([Problem(str(path), "scenario", f"file not found: {exp.scenario}")])
-    problems = [
+    problems: list[Problem] = []
+    for key, v in exp.vary.items():
+        if v == "declared":
+            from sim.scenario.uncertain import declaration
+
+            try:
+                prior = declaration().get(key, str(path)).prior
+            except ScenarioError as exc:
+                problems.extend(Problem(str(path), f"vary.{key}", p.message) for p in exc.problems)
+                continue
+            exp.vary[key] = Bounds(low=prior.low, high=prior.high)
+    problems += [
         Problem(str(path), f"metrics.{name}", err)
         for name, spec in exp.metrics.items()
         if (err := check_metric(spec))

@@ -90,6 +90,7 @@ class Capacities(Strict):
 
 class State(Strict):
     name: Name
+    iso3: str | None = Field(None, pattern=r"^[A-Z]{3}$")  # ISO 3166-1 alpha-3 (EUU: the EU); matches data/
     tier: Literal[1, 2, 3]
     region: str = ""
     developing: bool = False
