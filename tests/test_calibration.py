@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.calibration.fit import TrainDistance
+from sim.calibration.fit import TrainDistance, tie_breaking_epsilon
 from sim.calibration.observed import observe
 from sim.calibration.run import calibrate, nested
 from sim.calibration.scores import brier, coverage, log_loss, naive
@@ -65,6 +65,28 @@ def test_the_distance_sees_only_training_years():
     assert d(sim, changed) == d(sim, obs)  # held-out years do not move it
 
 
+def test_the_epsilon_schedule_moves_past_a_tie_only_when_acceptance_allows():
+    tie = 1 / 147
+    d = np.array([tie] * 14 + [0.004, 0.004, 0.003, 0.002, 0.001, 0.0])
+    pop = pd.DataFrame({"distance": d, "w": np.full(d.size, 1 / d.size)})
+    plain = pd.DataFrame({"distance": np.linspace(0.001, 0.02, 20), "w": np.full(20, 0.05)})
+
+    def step(last_rate: float, weighted: pd.DataFrame, before: float = tie) -> float:
+        eps = tie_breaking_epsilon(0.5, min_acceptance=0.02)
+        eps._look_up = {0: before}
+        eps.last_rate = last_rate
+        eps._update(1, weighted)
+        return eps._look_up[1]
+
+    # the plain median equals the last threshold (14 of 20 tie); the median of the 6 below is 0.002-0.003
+    moved = step(0.8, pop)
+    assert 0.001 < moved <= 0.003
+    # expected acceptance 0.05 x (weight at or below the new threshold, 0.2) = 0.01 < 0.02: it stays
+    assert step(0.05, pop) == pytest.approx(tie)
+    # no tie (all below the last threshold 0.03): pyabc's own median
+    assert step(0.8, plain, before=0.03) == pytest.approx(0.0105, abs=0.001)
+
+
 def test_scores_and_naive_rules_by_hand():
     p = np.array([0.9, 0.2, 0.5])
     o = np.array([1.0, 0.0, 1.0])
@@ -86,7 +108,7 @@ def _spec(tmp_path: Path, **over) -> Path:
         "targets": [{"name": "club", "data": "club.csv", "observe": "membership", "forum": "Club",
                      "rows": {"status": "member"}}],
         "split": {"train": [2016, 2021], "test": [2022, 2025]}, "seed": 3,
-        "quick": {"population": 24, "generations": 3, "predictive_draws": 24},
+        "quick": {"population": 32, "generations": 4, "replicates": 4, "predictive_draws": 24},
         **over,
     }  # fmt: skip
     p = tmp_path / "calibration.yaml"
@@ -150,6 +172,7 @@ def _record_from(tmp_path: Path, join_rate: float, seed_salt: int) -> Path:
     return _csv(tmp_path, rows)
 
 
+@pytest.mark.slow
 def test_a_known_joining_rate_is_recovered(tmp_path):
     """Data simulated at join_rate 0.3 (the truth); a quick ABC-SMC on the training years puts
     the truth inside its 90% posterior interval and narrows the prior's range (on a log scale)
@@ -169,7 +192,7 @@ def test_a_known_joining_rate_is_recovered(tmp_path):
         widths[truth] = math.log(hi / lo) / math.log(2.0 / 0.02)
         assert widths[truth] < 0.5, widths
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["deterministic"] and manifest["train_years"] == [2016, 2021]
+    assert manifest["train_years"] == [2016, 2021]
     assert {"posterior.parquet", "abc.db", "calibrated.yaml", "scores.csv", "predictive.parquet"} <= {
         p.name for p in out.iterdir()
     }
@@ -177,6 +200,24 @@ def test_a_known_joining_rate_is_recovered(tmp_path):
     assert cal.membership.join_rate == pytest.approx(
         manifest["posterior_median"]["membership.join_rate"], rel=1e-5
     )
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_gives_the_posterior_of_one_core(tmp_path):
+    """--scheduler ADDR: the fit and the predictive runs go to an existing Dask cluster, and give
+    the same posterior, predictions and scores as one core (each job of the sampler is seeded)."""
+    from dask.distributed import LocalCluster
+
+    _record_from(tmp_path, 0.3, seed_salt=7)
+    spec = _spec(tmp_path, quick={"population": 12, "generations": 2, "replicates": 2, "predictive_draws": 8})
+    one = calibrate(spec, tmp_path / "one", quick=True, say=lambda _m: None)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        many = calibrate(spec, tmp_path / "many", quick=True, scheduler=cluster.scheduler_address,
+                         say=lambda _m: None)  # fmt: skip
+    assert json.loads((many / "manifest.json").read_text())["scheduler"]
+    for name in ("posterior.parquet", "predictive.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(one / name), pd.read_parquet(many / name))
+    pd.testing.assert_frame_equal(pd.read_csv(one / "scores.csv"), pd.read_csv(many / "scores.csv"))
 
 
 def test_the_same_calibration_twice_gives_the_same_posterior(tmp_path):

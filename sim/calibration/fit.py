@@ -4,11 +4,14 @@ cluster can run it), and a progress line per generation.
 
 Distance: sum over targets of weight x the mean squared difference between simulated and
 recorded 0/1 states over the known cells of the training years. Held-out years never enter
-it (tested). Epsilon: the `epsilon_quantile` of the last generation's accepted distances.
+it (tested). Epsilon: the `epsilon_quantile` of the last generation's accepted distances, moved past ties
+(`tie_breaking_epsilon`). ABC stops after `generations`, below `min_acceptance`, when epsilon
+no longer falls, or after `max_minutes`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import time
@@ -20,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.calibration.sampler import OrderedSampler
 from sim.calibration.spec import ABCSettings
 from sim.scenario.uncertain import Prior
 
@@ -40,6 +44,48 @@ class TrainDistance:
             if known.any():
                 total += w * float(np.mean((sim[known] - obs[known]) ** 2))
         return total
+
+
+def tie_breaking_epsilon(alpha: float, min_acceptance: float):
+    """pyabc's quantile schedule, made to move past ties.
+
+    eps_t = the alpha-quantile of the last generation's accepted distances. With 0/1 outcomes
+    many particles have exactly the same distance (all those that produce none of the rare
+    events), so that quantile can equal eps_(t-1) and the schedule stalls at a value set by
+    one cell, not by the data as a whole. When it would stall, eps_t is instead the
+    alpha-quantile of the distances strictly below eps_(t-1), if the expected acceptance rate
+    (the last rate times the weight of the particles below the new threshold) stays above
+    `min_acceptance`; otherwise it stays, and ABC stops for want of progress.
+    """
+    import pyabc
+    from pyabc.weighted_statistics import weighted_quantile as pyabc_quantile
+
+    class TieBreakingQuantileEpsilon(pyabc.QuantileEpsilon):
+        last_rate = 1.0
+
+        def update(
+            self, t: int, get_weighted_distances: Callable[[], pd.DataFrame], get_all_records: Callable,
+            acceptance_rate: float, acceptor_config: dict,
+        ) -> None:  # fmt: skip
+            self.last_rate = float(acceptance_rate)
+            super().update(t, get_weighted_distances, get_all_records, acceptance_rate, acceptor_config)
+
+        def _update(self, t: int, weighted_distances: pd.DataFrame) -> None:
+            super()._update(t, weighted_distances)
+            before = self._look_up.get(t - 1)
+            if before is None or self._look_up[t] < before * (1 - 1e-9):
+                return
+            d = weighted_distances.distance.to_numpy()
+            w = weighted_distances.w.to_numpy().astype(float)
+            w = w / w.sum()
+            below = d < before * (1 - 1e-9)
+            if not below.any():
+                return
+            eps = float(pyabc_quantile(points=d[below], weights=w[below] / w[below].sum(), alpha=self.alpha))
+            if self.last_rate * float(w[d <= eps].sum()) >= min_acceptance:
+                self._look_up[t] = eps
+
+    return TieBreakingQuantileEpsilon(alpha=alpha)
 
 
 def pyabc_prior(priors: dict[str, Prior], names: list[str]):
@@ -71,6 +117,8 @@ class _Progress(logging.Handler):
             self.t, self.eps = int(m[1]), float(m[2])
         elif msg.startswith("Stop:"):
             self.say(f"stopped: {msg[5:].strip().rstrip('.').lower()}")
+        elif msg.startswith("Stopping:"):
+            self.say("stopped: the last generation was left unfinished; the one before it is kept")
         elif (m := re.match(r"Accepted: (\d+) / (\d+) = ([-+.\deE]+)", msg)) and self.t >= 0:
             done = self.t + 1
             elapsed = time.perf_counter() - self.t0
@@ -114,9 +162,8 @@ def run_abc(
                 silence_logs=logging.ERROR,
             )
             client = Client(cluster)
-        sampler = pyabc.sampler.DaskDistributedSampler(client, batch_size=4)
-    else:
-        sampler = pyabc.sampler.SingleCoreSampler()
+    deadline = time.monotonic() + 60 * settings.max_minutes if settings.max_minutes else None
+    sampler = OrderedSampler(seed, batch=4, client=client, deadline=deadline, on_stop=say)
     logger = logging.getLogger("ABC")
     handler = _Progress(settings.generations, say)
     old_level, old_propagate, old_handlers = logger.level, logger.propagate, list(logger.handlers)
@@ -138,13 +185,21 @@ def run_abc(
         abc = pyabc.ABCSMC(
             simulator, pyabc_prior(priors, names), distance,
             population_size=settings.population, sampler=sampler,
-            eps=pyabc.QuantileEpsilon(alpha=settings.epsilon_quantile),
+            eps=tie_breaking_epsilon(settings.epsilon_quantile, settings.min_acceptance),
         )  # fmt: skip
         history = abc.new(f"sqlite:///{db}", observed)
         history = abc.run(
             minimum_epsilon=0.0, max_nr_populations=settings.generations,
             min_acceptance_rate=settings.min_acceptance, min_eps_diff=1e-12,
+            max_walltime=dt.timedelta(minutes=settings.max_minutes) if settings.max_minutes else None,
         )  # fmt: skip
+        if history.max_t < 0:
+            from sim.errors import SimError
+
+            raise SimError(
+                "ABC-SMC: not even the first generation was completed (time limit or minimum acceptance "
+                "reached); raise abc.max_minutes, lower abc.min_acceptance or the population"
+            )
         particles, weights = history.get_distribution(m=0, t=history.max_t)
         pops = history.get_all_populations()
         pops = pops[pops.t >= 0].assign(acceptance=lambda d: d.particles / d.samples)

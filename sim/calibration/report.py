@@ -18,6 +18,9 @@ from sim.calibration.scores import weighted_quantile
 from sim.report.base import Report, provenance_html, table_html
 from sim.scenario.uncertain import Prior
 
+EXACT = "; persistence is exact, so no forecaster can beat it"
+NO_EVENTS = "; no event in the training years, so the fit could not learn their timing"
+
 
 def _short(key: str) -> str:
     return key if len(key) <= 28 else "..." + key[-25:]
@@ -135,11 +138,17 @@ def write_report(
         m = d[d.forecaster == "model (calibrated)"].iloc[0]
         naive = d[d.forecaster.isin(["persistence", "base rate", "trend"])]
         best = naive.sort_values("brier").iloc[0]
-        word = "beats" if m.brier < best.brier else "does not beat"
-        verdict.append(f"<li><b>{html.escape(str(t))}</b>: the calibrated model (Brier {m.brier:.3f}) {word} "
-                       f"the best naive rule ({html.escape(str(best.forecaster))}, {best.brier:.3f}) on "
-                       f"{int(m.cells)} held-out "
-                       f"state-years.</li>")  # fmt: skip
+        best_loss = naive.sort_values("log_loss").iloc[0]
+        word = {"yes": "beats", "no": "does not beat"}.get(str(m.beats_naive), "cannot be compared with")
+        verdict.append(f"<li><b>{html.escape(str(t))}</b>: the calibrated model (Brier {m.brier:.3f}, log "
+                       f"loss {m.log_loss:.3f}) {word} the best naive rules (Brier: "
+                       f"{html.escape(str(best.forecaster))}, {best.brier:.3f}; log loss: "
+                       f"{html.escape(str(best_loss.forecaster))}, {best_loss.log_loss:.3f}) on "
+                       f"{int(m.cells)} held-out state-years ({int(m.events)} "
+                       f"with the event, {int(m.changes)} changes from the last training year"
+                       f"{EXACT if int(m.changes) == 0 else ''}"
+                       f"{NO_EVENTS if int(m.train_events) == 0 else ''}"
+                       f").</li>")  # fmt: skip
     rep.text("Held-out scores", "<ul>" + "".join(verdict) + "</ul>" + table_html(scores, "{:.3f}"))
     rep.text("Parameters", table_html(table, "{:.4g}"))
     rep.text("Provenance", provenance_html(manifest))

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -32,6 +33,7 @@ from sim.calibration.scores import counts, coverage, score_table, weighted_quant
 from sim.calibration.simulate import Simulator
 from sim.calibration.spec import load_calibration, resolve
 from sim.io import atomic
+from sim.scenario.uncertain import DECLARATION
 
 
 def _predict_one(args: tuple[Simulator, dict[str, float], int]) -> dict[str, np.ndarray]:
@@ -202,9 +204,10 @@ def calibrate(
             "priors": {k: p.model_dump() for k, p in priors.items()}, "data": obs.sources,
             "simulations": nsim, "predictive_runs": 2 * settings.predictive_draws,
             "posterior_median": medians, "wall_seconds": round(time.perf_counter() - t0, 1),
-            "versions": versions(), "git_commit": git_commit(), "command": command,
+            "versions": {**versions(), **_tool_versions()}, "git_commit": git_commit(), "command": command,
+            "sha256": {str(f): _sha256(f) for f in (path, DECLARATION, *(resolve(path, t.data)
+                                                                          for t in spec.targets))},
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "deterministic": workers == 1 and not scheduler,
         }  # fmt: skip
         meta = {
             b"sim": json.dumps(
@@ -250,6 +253,22 @@ def calibrate(
     return out_dir
 
 
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _tool_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {}
+    for dist in ("pyabc", "dask", "distributed", "scipy"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[dist] = metadata.version(dist)
+    return out
+
+
 def _current(sc: Any, key: str) -> Any:
     """A key path's value in a validated scenario (named list items by name)."""
     node: Any = sc.model_dump(mode="json")
@@ -274,8 +293,10 @@ def scores_markdown(scores: pd.DataFrame, manifest: dict) -> str:
     cols = [
         "target",
         "forecaster",
+        "train_events",
         "cells",
         "events",
+        "changes",
         "brier",
         "log_loss",
         "coverage_50",
@@ -289,11 +310,17 @@ def scores_markdown(scores: pd.DataFrame, manifest: dict) -> str:
             v = r[c]
             if isinstance(v, float):
                 cells.append("" if np.isnan(v) else f"{v:.3f}")
-            elif isinstance(v, (bool, np.bool_)):
-                cells.append("yes" if v else "**no**")
+            elif c == "beats_naive" and v in ("no", "untestable"):
+                cells.append(f"**{v}**")
             else:
                 cells.append(str(v))
         lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(
+        "train_events: first-time events in the training years (what the fit learns from); "
+        "events: held-out state-years with the event; changes: held-out state-years that differ "
+        "from the last training year (what persistence gets wrong)."
+    )
     lines.append("")
     lines.append(
         f"Held-out years {manifest['test_years'][0]}-{manifest['test_years'][1]}; fitted on "

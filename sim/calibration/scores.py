@@ -11,7 +11,9 @@ Scores: Brier score (mean squared error of the probability) and log loss (probab
 clipped to [eps, 1 - eps], eps = 1 / (2 x predictive draws), the resolution of the model's
 own probabilities; the naive rules' 0/1 forecasts are clipped the same way). For aggregate
 series (how many states have the event each year) the coverage of the held-out counts by the
-50% and 90% predictive bands.
+50% and 90% predictive bands. A forecaster beats the naive rules when both its Brier score and
+its log loss are below the best naive rule's; when no known held-out cell differs from the
+last training status, persistence is exact and the comparison is "untestable".
 """
 
 from __future__ import annotations
@@ -75,23 +77,41 @@ def score_table(
         n = int(known.sum())
         forecasts = {name: p[target][:, ki] for name, p in model_p.items()}
         forecasts.update(naive(o_all, years, train, test))
+        train_events, changes = events_in(o_all, years, train, test)
         for name, p in forecasts.items():
             rows.append({
-                "target": target, "forecaster": name, "cells": n, "events": int(np.nansum(o)),
+                "target": target, "forecaster": name, "train_events": train_events, "cells": n,
+                "events": int(np.nansum(o)), "changes": changes,
                 "brier": brier(p[known], o[known]) if n else np.nan,
                 "log_loss": log_loss(p[known], o[known], eps) if n else np.nan,
             })  # fmt: skip
     df = pd.DataFrame(rows)
-    best_naive = (
-        df[df.forecaster.isin(["persistence", "base rate", "trend"])].groupby("target").brier.min().to_dict()
-    )
-    df["beats_naive"] = [
-        (r.brier < best_naive[r.target])
-        if r.forecaster not in ("persistence", "base rate", "trend")
-        else np.nan
+    naive_rows = df[df.forecaster.isin(["persistence", "base rate", "trend"])].groupby("target")
+    best_brier, best_loss = naive_rows.brier.min().to_dict(), naive_rows.log_loss.min().to_dict()
+    df["beats_naive"] = [  # lower Brier score *and* lower log loss than the best naive rule
+        ""
+        if r.forecaster in ("persistence", "base rate", "trend")
+        else "untestable"  # nothing changed in the held-out years: persistence cannot be beaten
+        if r.changes == 0
+        else "yes"
+        if (r.brier < best_brier[r.target] and r.log_loss < best_loss[r.target])
+        else "no"
         for r in df.itertuples()
     ]
     return df
+
+
+def events_in(obs: np.ndarray, years: list[int], train: list[int], test: list[int]) -> tuple[int, int]:
+    """Events in the training years (a known 0 followed by a known 1 the next year: what the fit
+    can learn timing from) and held-out changes (known held-out cells that differ from the
+    state's last training status: what persistence gets wrong)."""
+    ti = [years.index(y) for y in train]
+    tr = obs[:, ti]
+    train_events = int(np.sum((tr[:, :-1] == 0) & (tr[:, 1:] == 1)))
+    last = obs[:, ti[-1]][:, None]
+    held = obs[:, [years.index(y) for y in test]]
+    changes = int(np.sum(np.isfinite(held) & np.isfinite(last) & (held != last)))
+    return train_events, changes
 
 
 def counts(x: np.ndarray, known: np.ndarray) -> np.ndarray:

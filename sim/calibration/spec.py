@@ -14,7 +14,8 @@
   generation's distances), the minimum acceptance rate at which to stop (ABC also stops when
   epsilon no longer falls), the runs per particle (`replicates`, averaged: with 0/1 outcomes
   one run gives a coarse distance that ties many particles) and the posterior predictive
-  draws; `quick:` holds the small settings of `--quick`.
+  draws, and `max_minutes` (a time limit for the fit; the generations done are kept); `quick:`
+  holds the small settings of `--quick`.
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ class Split(Strict):
         for name, (a, b) in (("train", self.train), ("test", self.test)):
             if b < a:
                 raise ValueError(f"{name}: the span must run forward, got [{a}, {b}]")
+        if self.test[0] <= self.train[1]:
+            raise ValueError(
+                f"test years must come after the training years (a forecast), got train "
+                f"[{self.train[0]}, {self.train[1]}] and test [{self.test[0]}, {self.test[1]}]"
+            )
         both = sorted(set(self.train_years) & set(self.test_years))
         if both:
             raise ValueError(f"years in both train and test: {', '.join(map(str, both))}")
@@ -83,6 +89,7 @@ class ABCSettings(Strict):
     epsilon_quantile: float = Field(0.5, gt=0.0, lt=1.0)
     predictive_draws: int = Field(100, ge=4, le=100_000)
     replicates: int = Field(1, ge=1, le=100)  # runs per particle, averaged (a smoother distance)
+    max_minutes: float | None = Field(None, gt=0)  # stop ABC after this long (the last generation is kept)
 
 
 class Calibration(Strict):
@@ -105,6 +112,9 @@ class Calibration(Strict):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"target names must be unique; repeated: {', '.join(dup)}")
+        twice = sorted({k for k in self.parameters if self.parameters.count(k) > 1})
+        if twice:
+            raise ValueError(f"parameters must be listed once; repeated: {', '.join(twice)}")
         extra = sorted(set(self.priors) - set(self.parameters))
         if extra:
             raise ValueError(f"priors for parameters not calibrated: {', '.join(extra)}")
