@@ -17,7 +17,7 @@ import yaml
 from sim.calibration.fit import TrainDistance, tie_breaking_epsilon
 from sim.calibration.observed import observe
 from sim.calibration.run import calibrate, nested
-from sim.calibration.scores import brier, coverage, log_loss, naive
+from sim.calibration.scores import brier, coverage, log_loss, naive, score_table
 from sim.calibration.simulate import Simulator
 from sim.calibration.spec import Target, load_calibration
 from sim.errors import ScenarioError
@@ -100,6 +100,25 @@ def test_scores_and_naive_rules_by_hand():
     np.testing.assert_allclose(f["trend"][:, 0], [1, 1.0, 1])
     cov = coverage(np.array([[1, 2], [2, 3], [3, 4], [4, 5]], dtype=float), np.array([2.5, 9.0]), [0, 1])
     assert cov == {"coverage_50": 0.5, "coverage_90": 0.5}
+    # a trend below the clip: shares 0, 1/4, 1/4 -> slope 1/8; a state without the event gets 1/8 / (3/4)
+    obs4 = np.array([[0, 1, 1, 1], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, np.nan]])
+    t4 = naive(obs4, [0, 1, 2, 3], [0, 1, 2], [3])["trend"][:, 0]
+    np.testing.assert_allclose(t4, [1, 1 / 6, 1 / 6, 1 / 6])
+
+
+def test_the_verdict_needs_both_scores_and_a_change_to_forecast():
+    years, train, test = [0, 1, 2, 3], [0, 1, 2], [3]
+    changed = {"t": np.array([[0, 1, 1, 1], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, np.nan]])}
+    still = {"t": np.array([[0, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, np.nan]])}
+    good = {"m": {"t": np.array([[1, 1, 1, 0.9], [0, 0, 0, 0.8], [0, 0, 0, 0.1], [0, 0, 0, 0.5]])}}
+    bad = {"m": {"t": np.array([[1, 1, 1, 0.2], [0, 0, 0, 0.1], [0, 0, 0, 0.9], [0, 0, 0, 0.5]])}}
+    row = lambda obs, model: score_table(obs, model, years, train, test, 0.01).iloc[0]  # noqa: E731
+    r = row(changed, good)
+    assert (r.train_events, r.cells, r.events, r.changes) == (1, 3, 2, 1)  # the NaN cell is not scored
+    assert r.brier == pytest.approx((0.01 + 0.04 + 0.01) / 3)
+    assert r.beats_naive == "yes"
+    assert row(changed, bad).beats_naive == "no"
+    assert row(still, good).beats_naive == "untestable"
 
 
 def _spec(tmp_path: Path, **over) -> Path:
@@ -121,6 +140,8 @@ def _spec(tmp_path: Path, **over) -> Path:
     [
         ({"split": {"train": [2016, 2022], "test": [2022, 2025]}}, "years in both train and test: 2022"),
         ({"parameters": ["membership.join_rat"]}, "'membership.join_rat' is not declared"),
+        ({"split": {"train": [2020, 2022], "test": [2016, 2019]}}, "test years must come after the training years"),
+        ({"parameters": ["membership.join_rate", "membership.join_rate"]}, "repeated: membership.join_rate"),
         ({"split": {"train": [2016, 2021], "test": [2022, 2029]}}, "outside the years run, 2016-2025"),
         ({"targets": [{"name": "club", "data": "none.csv", "observe": "membership", "forum": "Club"}]},
          "targets[0] (club).data: file not found: none.csv"),

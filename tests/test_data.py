@@ -42,3 +42,14 @@ def test_the_seed_figures_cite_a_seed_line_and_bound_their_values():
     assert (df.value_min[both] <= df.value_max[both]).all()
     has_value = df.value.notna() & both
     assert ((df.value_min <= df.value) & (df.value <= df.value_max))[has_value].all()
+
+
+@pytest.mark.parametrize("csv", [p for p in CSVS if p.stem != "seed_figures"], ids=lambda p: p.stem)
+def test_every_date_reads_and_lies_inside_its_range(csv):
+    from sim.calibration.observed import _has_date, event_span, read_data
+
+    df = read_data(csv)
+    for _, row in df.iterrows():
+        if _has_date(row):
+            lo, hi = event_span(row, str(csv))  # raises, located, on a bad date or an inverted range
+            assert 2015 <= lo <= hi <= 2027, (csv.name, row.name + 2)

@@ -52,18 +52,42 @@ def _bounds(text: str) -> tuple[float, float]:
     return y + d / days, y + (d + 1) / days - 1e-9
 
 
+def _given(row: pd.Series, col: str) -> bool:
+    return isinstance(row.get(col), str) and bool(row[col].strip())
+
+
 def event_span(row: pd.Series, where: str) -> tuple[float, float]:
+    """The span in which the event happened: the range `date_min`..`date_max` when the record
+    gives one (the conservative reading: a year the range straddles is unknown), else `date`."""
+    line = (
+        f"line {int(row.name) + 2} ({row.get('iso3', '?')})"
+        if isinstance(row.name, (int, np.integer))
+        else "a row"
+    )
     try:
-        if isinstance(row.get("date"), str) and row["date"].strip():
-            return _bounds(row["date"])
-        lo = _bounds(row["date_min"])[0]
-        hi = _bounds(row["date_max"])[1]
+        if _given(row, "date_min") and _given(row, "date_max"):
+            lo, hi = _bounds(row["date_min"])[0], _bounds(row["date_max"])[1]
+            if _given(row, "date"):
+                d = _bounds(row["date"])
+                if d[1] < lo - 1e-6 or d[0] > hi + 1e-6:  # the date and the range must overlap
+                    raise ScenarioError(
+                        [
+                            Problem(
+                                where,
+                                line,
+                                f"date {row['date']} does not meet the range "
+                                f"{row['date_min']}..{row['date_max']}",
+                            )
+                        ]
+                    )
+        else:
+            lo, hi = _bounds(row["date"])
     except (KeyError, ValueError, TypeError, AttributeError):
         raise ScenarioError(
-            [Problem(where, f"row of {row.get('iso3', '?')}", "expected a date or date_min and date_max")]
+            [Problem(where, line, "expected a date (YYYY, YYYY-MM or YYYY-MM-DD) or date_min and date_max")]
         ) from None
     if hi < lo:
-        raise ScenarioError([Problem(where, f"row of {row.get('iso3', '?')}", "date_max is before date_min")])
+        raise ScenarioError([Problem(where, line, "date_max is before date_min")])
     return lo, hi
 
 

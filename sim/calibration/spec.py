@@ -59,14 +59,14 @@ class Split(Strict):
         for name, (a, b) in (("train", self.train), ("test", self.test)):
             if b < a:
                 raise ValueError(f"{name}: the span must run forward, got [{a}, {b}]")
+        both = sorted(set(self.train_years) & set(self.test_years))
+        if both:
+            raise ValueError(f"years in both train and test: {', '.join(map(str, both))}")
         if self.test[0] <= self.train[1]:
             raise ValueError(
                 f"test years must come after the training years (a forecast), got train "
                 f"[{self.train[0]}, {self.train[1]}] and test [{self.test[0]}, {self.test[1]}]"
             )
-        both = sorted(set(self.train_years) & set(self.test_years))
-        if both:
-            raise ValueError(f"years in both train and test: {', '.join(map(str, both))}")
         return self
 
     @property
