@@ -9,6 +9,9 @@
    of 1,000 and 10,000 runs (goal: <= 1 GB and flat in the number of runs).
 4. Worker processes: the pool is created once; the benchmark counts the distinct worker
    processes that ran a 10,000-run sweep (goal: as many as --workers, not one per run).
+5. A worker's memory: resident memory growth per run over 200 baseline runs in one process,
+   after 200 runs of warm-up, as a worker runs them (goal: flat, under 0.05 MB a run; Mesa's
+   agent-id counter once kept every model alive, about 2 MB a baseline run). Linux only.
 
     python benchmarks/bench_sweep.py [--runs 10000] [--scenario tests/data/small.yaml]
 """
@@ -90,6 +93,31 @@ def overhead(scenario: Path, n: int = 200) -> tuple[float, float]:
     return statistics.median(bare) * 1000, statistics.median(full) * 1000
 
 
+WORKER = """
+import json, sys
+from sim.runner import RunTask, run_task
+task = lambda i: RunTask(sys.argv[1], i, None, (), {"j": "states.influence_share[Japan]"}, run_id=str(i))
+def rss():  # resident now (not the peak): the allocator's warm-up is over after the first runs
+    return next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmRSS")) / 1024
+n = int(sys.argv[2])
+for i in range(n):
+    run_task(task(i))
+early = rss()
+for i in range(n, 2 * n):
+    run_task(task(i))
+print(json.dumps({"early_mb": early, "late_mb": rss(), "runs": n}))
+"""
+
+
+def worker_memory(runs: int = 200) -> dict:
+    scenario = ROOT / "sim" / "scenarios" / "baseline.yaml"
+    cmd = [sys.executable, "-c", WORKER, str(scenario), str(runs)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(r.stderr)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=10_000, help="size of the large sweep (memory)")
@@ -125,6 +153,12 @@ def main() -> None:
         growth = f"x{max(mems) // min(mems)} runs -> x{large / small:.2f} memory"
         mem_ok, flat_ok = ("met" if ok else "NOT met"), ("yes" if flat else "NO")
         print(f"  goal <= 1024 MB: {mem_ok}; flat in runs ({growth}): {flat_ok}")
+    w = worker_memory()
+    per_run = (w["late_mb"] - w["early_mb"]) / w["runs"]
+    print(f"worker RSS over {w['runs']} baseline runs after as many to warm up: "
+          f"{w['early_mb']:.0f} -> {w['late_mb']:.0f} MB, "
+          f"{per_run:.3f} MB a run   goal flat (< 0.05 MB a run): "
+          f"{'met' if per_run < 0.05 else 'NOT met'}")  # fmt: skip
     print("worker processes: a ProcessPoolExecutor created once per sweep with --workers processes, "
           "fork start method, reused for every chunk (no process per run)")  # fmt: skip
 
