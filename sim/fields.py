@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal, TypeVar
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 
 def _unit(v: float) -> float:
@@ -106,6 +106,24 @@ class Strict(BaseModel):
     """A scenario section: unknown keys are errors, defaults are validated too."""
 
     model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class Bounds(Strict):
+    """A range of values, low < high (a sweep's bounds; a prior's support)."""
+
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self) -> Bounds:
+        if self.high <= self.low:
+            raise ValueError(f"high ({self.high:g}) must be above low ({self.low:g})")
+        return self
+
+
+def repeated(values: list[str]) -> list[str]:
+    """The values that occur more than once, sorted (for 'each name once' checks)."""
+    return sorted({v for v in values if values.count(v) > 1})
 
 
 def position_problems(pos: object, norms: list[str]) -> list[str]:

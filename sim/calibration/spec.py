@@ -26,7 +26,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sim.errors import Problem, ScenarioError
-from sim.fields import Strict
+from sim.fields import Strict, repeated
 from sim.scenario.uncertain import Prior
 
 
@@ -108,11 +108,10 @@ class Calibration(Strict):
 
     @model_validator(mode="after")
     def _names(self) -> Calibration:
-        names = [t.name for t in self.targets]
-        dup = sorted({n for n in names if names.count(n) > 1})
+        dup = repeated([t.name for t in self.targets])
         if dup:
             raise ValueError(f"target names must be unique; repeated: {', '.join(dup)}")
-        twice = sorted({k for k in self.parameters if self.parameters.count(k) > 1})
+        twice = repeated(list(self.parameters))
         if twice:
             raise ValueError(f"parameters must be listed once; repeated: {', '.join(twice)}")
         extra = sorted(set(self.priors) - set(self.parameters))

@@ -17,7 +17,7 @@ import yaml
 from pydantic import Field, model_validator
 
 from sim.errors import Problem, ScenarioError
-from sim.fields import Strict
+from sim.fields import Bounds, Strict
 from sim.scenario.loader import _read_yaml, model_from, packaged_scenario
 
 
@@ -36,17 +36,6 @@ class Range(Strict):
         n = round((self.stop - self.start) / self.step) + 1
         vals = [round(self.start + k * self.step, 12) for k in range(n)]
         return [v for v in vals if v <= self.stop + 1e-9]
-
-
-class Bounds(Strict):
-    low: float
-    high: float
-
-    @model_validator(mode="after")
-    def _order(self) -> Bounds:
-        if self.high <= self.low:
-            raise ValueError(f"high ({self.high:g}) must be above low ({self.low:g})")
-        return self
 
 
 Values = list[float | int | str | bool] | Range | Bounds | Literal["declared"]

@@ -17,20 +17,16 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from sim.errors import Problem, ScenarioError
-from sim.fields import Strict
+from sim.fields import Bounds, Strict, repeated
 
 DECLARATION = Path(__file__).resolve().parent.parent / "parameters.yaml"
 
 
-class Prior(Strict):
+class Prior(Bounds):
     distribution: Literal["uniform", "loguniform"] = "uniform"
-    low: float
-    high: float
 
     @model_validator(mode="after")
-    def _order(self) -> Prior:
-        if self.high <= self.low:
-            raise ValueError(f"high ({self.high:g}) must be above low ({self.low:g})")
+    def _log(self) -> Prior:
         if self.distribution == "loguniform" and self.low <= 0:
             raise ValueError(f"a loguniform prior needs low > 0, got {self.low:g}")
         return self
@@ -64,8 +60,7 @@ class Declaration(Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> Declaration:
-        keys = [p.key for p in self.parameters]
-        dup = sorted({k for k in keys if keys.count(k) > 1})
+        dup = repeated([p.key for p in self.parameters])
         if dup:
             raise ValueError(f"each key once; repeated: {', '.join(dup)}")
         return self
