@@ -271,3 +271,34 @@ def test_quick_calibration_of_the_shipped_file(tmp_path):
     assert {"model (calibrated)", "persistence", "base rate", "trend"} <= set(scores.forecaster)
     assert (tmp_path / "c" / "report" / "index.html").exists()
     load_scenario(tmp_path / "c" / "calibrated.yaml")
+
+
+def test_the_sampler_is_reproducible_reports_progress_and_keeps_its_limits():
+    import time
+
+    import pyabc
+
+    from sim.calibration.sampler import OrderedSampler
+
+    def one():  # one particle in three is accepted; its value comes from the job's seed
+        x = float(np.random.random())
+        return pyabc.Particle(m=0, parameter=pyabc.Parameter({"x": x}), weight=1.0, sum_stat={}, distance=x,
+                              accepted=x < 1 / 3)  # fmt: skip
+
+    def accepted(sample):
+        return [p.parameter["x"] for p in sample.accepted_particles]
+
+    lines: list[str] = []
+    a = OrderedSampler(seed=1, on_progress=lines.append, every=0.0).sample_until_n_accepted(6, one, t=0)
+    b = OrderedSampler(seed=1).sample_until_n_accepted(6, one, t=0)
+    assert a.ok and accepted(a) == accepted(b) and len(accepted(a)) == 6
+    assert accepted(a) != accepted(OrderedSampler(seed=2).sample_until_n_accepted(6, one, t=0))
+    assert lines and "accepted of" in lines[0] and lines[0].startswith("  generation 1:")
+    # the minimum acceptance: at most max_eval simulations, then the generation is left unfinished
+    stops: list[str] = []
+    s = OrderedSampler(seed=1, on_stop=stops.append)
+    assert not s.sample_until_n_accepted(100, one, t=2, max_eval=20).ok and s.nr_evaluations_ == 20
+    assert "generation 3 left unfinished: 20 simulations" in stops[-1]
+    # the time limit
+    late = OrderedSampler(seed=1, deadline=time.monotonic() - 1, on_stop=stops.append)
+    assert not late.sample_until_n_accepted(5, one, t=0).ok and "time limit" in stops[-1]

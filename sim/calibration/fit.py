@@ -163,7 +163,7 @@ def run_abc(
             )
             client = Client(cluster)
     deadline = time.monotonic() + 60 * settings.max_minutes if settings.max_minutes else None
-    sampler = OrderedSampler(seed, batch=4, client=client, deadline=deadline, on_stop=say)
+    sampler = OrderedSampler(seed, batch=4, client=client, deadline=deadline, on_stop=say, on_progress=say)
     logger = logging.getLogger("ABC")
     handler = _Progress(settings.generations, say)
     old_level, old_propagate, old_handlers = logger.level, logger.propagate, list(logger.handlers)

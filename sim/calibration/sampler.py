@@ -7,10 +7,11 @@ in job order, stopping at the n-th accepted particle. So the population is the s
 the jobs run here one after another or on a Dask cluster, where up to two jobs per worker run
 ahead and are cancelled when the population is full.
 
-It also keeps the two limits within a generation (pyabc's own Dask sampler checks neither): a
-generation stops unfinished when it has made `max_eval` simulations (population /
-min_acceptance; pyabc then stops) or when the deadline has passed, and pyabc keeps the last
-full generation.
+It reports progress within a long generation (accepted, simulated, time left at this rate)
+every `every` seconds. It also keeps the two limits within a generation, which pyabc's own
+Dask sampler checks for neither: a generation stops unfinished when it has made `max_eval`
+simulations (population / min_acceptance; pyabc then stops) or when the deadline has passed,
+and pyabc keeps the last full generation.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def _here(payload: bytes, seed: int, batch: int) -> list:
 class OrderedSampler(Sampler):
     def __init__(
         self, seed: int, batch: int = 4, client: Any = None, deadline: float | None = None,
-        on_stop: Callable[[str], None] | None = None,
+        on_stop: Callable[[str], None] | None = None, on_progress: Callable[[str], None] | None = None,
+        every: float = 30.0,
     ) -> None:  # fmt: skip
         super().__init__()
         self.seed = seed
@@ -62,6 +64,8 @@ class OrderedSampler(Sampler):
         self.client = client
         self.deadline = deadline  # time.monotonic() value
         self.on_stop = on_stop
+        self.on_progress = on_progress  # a line every `every` seconds within a long generation
+        self.every = every
 
     def sample_until_n_accepted(
         self, n: int, simulate_one: Callable, t: int, *, max_eval: float = np.inf,
@@ -76,6 +80,8 @@ class OrderedSampler(Sampler):
         ahead: deque = deque()
         ahead_max = 1 if self.client is None else 2 * max(1, len(self.client.scheduler_info()["workers"]))
         stop = ""
+        start = last = time.monotonic()
+        label = "prior sample" if t < 0 else f"generation {t + 1}"
         try:
             while sample.n_accepted < n:
                 if evaluations >= max_eval:
@@ -97,6 +103,13 @@ class OrderedSampler(Sampler):
                     evaluations += 1
                     if sample.n_accepted >= n:
                         break
+                now = time.monotonic()
+                if self.on_progress and now - last >= self.every and sample.n_accepted < n:
+                    last = now
+                    k = sample.n_accepted
+                    left = f", about {(now - start) / k * (n - k):.0f} s left at this rate" if k else ""
+                    self.on_progress(f"  {label}: {k}/{n} accepted of {evaluations} simulated, "
+                                     f"{now - start:.0f} s{left}")  # fmt: skip
         finally:
             if self.client is not None and ahead:
                 self.client.cancel(list(ahead))
