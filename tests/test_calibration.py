@@ -302,3 +302,25 @@ def test_the_sampler_is_reproducible_reports_progress_and_keeps_its_limits():
     # the time limit
     late = OrderedSampler(seed=1, deadline=time.monotonic() - 1, on_stop=stops.append)
     assert not late.sample_until_n_accepted(5, one, t=0).ok and "time limit" in stops[-1]
+
+
+def test_a_failure_after_the_fit_keeps_the_fit(tmp_path, monkeypatch):
+    """A crash in the predictive runs or the report must not cost the fit: the folder keeps
+    abc.db, the posterior and the generations, with FAILED.txt; the error says so (exit 1)."""
+    import sim.calibration.report as report
+    from sim.calibration.run import FailedAfterFit
+
+    _record_from(tmp_path, 0.3, seed_salt=7)
+    spec = _spec(tmp_path, quick={"population": 8, "generations": 1, "predictive_draws": 4})
+
+    def broken(*_a, **_k):
+        raise RuntimeError("the report broke")
+
+    monkeypatch.setattr(report, "write_report", broken)
+    with pytest.raises(FailedAfterFit, match="the report broke") as exc:
+        calibrate(spec, tmp_path / "out", quick=True, say=lambda _m: None)
+    assert exc.value.exit_code == 1
+    out = tmp_path / "out"
+    assert {"abc.db", "posterior.parquet", "generations.csv", "FAILED.txt"} <= {p.name for p in out.iterdir()}
+    assert len(pd.read_parquet(out / "posterior.parquet")) == 8
+    assert "the report broke" in (out / "FAILED.txt").read_text()

@@ -32,6 +32,7 @@ from sim.calibration.observed import observed
 from sim.calibration.scores import counts, coverage, score_table, weighted_quantile
 from sim.calibration.simulate import Simulator
 from sim.calibration.spec import load_calibration, resolve
+from sim.errors import SimError
 from sim.io import atomic
 from sim.scenario.uncertain import DECLARATION
 
@@ -130,8 +131,6 @@ def calibrate(
         Path(out) if out else Path("results") / f"calibrate-{spec.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
     )
     if out_dir.exists() and any(out_dir.iterdir()):
-        from sim.errors import SimError
-
         raise SimError(f"{out_dir}: exists and is not empty; choose another --out")
 
     def build(folder: Path) -> None:
@@ -143,6 +142,23 @@ def calibrate(
             TrainDistance(train_cols, {t.name: t.weight for t in spec.targets}),
             settings, folder / "abc.db", spec.seed, workers, scheduler, say,
         )  # fmt: skip
+        try:
+            after_fit(folder, particles, weights, gens, nsim)
+        except Exception as exc:  # keep the fit: a crash after it must not cost the time it took
+            failed.append(exc)
+            post = particles.rename(columns=dict(zip(pnames, spec.parameters, strict=True)))
+            post["weight"] = weights / weights.sum()
+            _parquet(post, folder / "posterior.parquet", {})
+            gens.to_csv(folder / "generations.csv", index=False, float_format="%.6g")
+            (folder / "FAILED.txt").write_text(
+                f"sim calibrate failed after the fit: {type(exc).__name__}: {exc}\n"
+                "Kept: abc.db (pyabc's database), posterior.parquet, generations.csv.\n",
+                encoding="utf-8",
+            )
+
+    def after_fit(
+        folder: Path, particles: pd.DataFrame, weights: np.ndarray, gens: pd.DataFrame, nsim: int
+    ) -> None:
         post = particles.rename(columns=dict(zip(pnames, spec.parameters, strict=True)))
         post["weight"] = weights / weights.sum()
         rng = np.random.default_rng(spec.seed)
@@ -247,10 +263,23 @@ def calibrate(
 
         write_report(folder, post, priors, gens, pd.DataFrame(bands), scores, manifest)
 
+    failed: list[Exception] = []
     atomic(out_dir, build, folder=True)
+    if failed:
+        raise FailedAfterFit(
+            f"the calibration failed after the fit ({type(failed[0]).__name__}: {failed[0]}); "
+            f"the fit is kept "
+            f"in {out_dir} (abc.db, posterior.parquet, generations.csv; FAILED.txt says why)"
+        ) from failed[0]
     # the calibrated scenario must load (it extends the scenario by a path relative to the folder)
     load_scenario(out_dir / "calibrated.yaml")
     return out_dir
+
+
+class FailedAfterFit(SimError):
+    """The fit finished and is kept, but what follows it failed (exit 1: not the input's fault)."""
+
+    exit_code = 1
 
 
 def _sha256(path: Path) -> str:
