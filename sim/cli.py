@@ -18,7 +18,7 @@ EPILOG = """examples:
   sim validate scenarios/baseline.yaml      check a scenario without running it
   sim sweep experiments/export_control_severity.yaml --workers 2
   sim analyze sensitivity results/sweep-synergy_sobol-XXXXXXXX --metric japan_share
-  sim calibrate --quick                     fit to the record of 2016-2022, score 2023-2025 (about 40 s)
+  sim calibrate --quick                     fit to the record of 2016-2022, score 2023-2025 (about 30 s)
   sim calibrate --workers 2                 the full calibration (experiments/calibration.yaml)
 """
 
