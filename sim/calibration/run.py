@@ -49,14 +49,9 @@ def _map(fn: Callable, items: list, workers: int, scheduler: str | None) -> list
         with Client(scheduler) as client:
             return client.gather(client.map(fn, items, pure=False))
     if workers > 1:
-        import multiprocessing as mp
-        import sys
-        from concurrent.futures import ProcessPoolExecutor
+        from sim.experiments.executors import process_pool
 
-        from sim.experiments.executors import init_worker
-
-        method = "fork" if "fork" in mp.get_all_start_methods() and sys.platform != "darwin" else "spawn"
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context(method), initializer=init_worker) as pool:
+        with process_pool(workers) as pool:
             return list(pool.map(fn, items, chunksize=max(1, len(items) // (4 * workers))))
     return [fn(x) for x in items]
 

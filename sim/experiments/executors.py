@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 
 from sim.runner import RunTask, run_chunk
 
@@ -23,6 +24,14 @@ def init_worker() -> None:
         os.environ[var] = "1"
 
 
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """Long-lived worker processes: fork where the platform has it (no re-import per task),
+    one numeric thread each."""
+    method = "fork" if "fork" in mp.get_all_start_methods() and sys.platform != "darwin" else "spawn"
+    ctx = mp.get_context(method)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker)
+
+
 def serial(chunks: list[Chunk], workers: int = 1) -> Iterator[list]:
     for chunk in chunks:
         yield run_chunk(chunk)
@@ -31,12 +40,10 @@ def serial(chunks: list[Chunk], workers: int = 1) -> Iterator[list]:
 def local(chunks: list[Chunk], workers: int = 2) -> Iterator[list]:
     """Long-lived worker processes (fork where the platform has it: no re-import per run),
     at most 2 chunks in flight per worker so the driver's memory stays flat."""
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, wait
 
-    method = "fork" if "fork" in mp.get_all_start_methods() and sys.platform != "darwin" else "spawn"
-    ctx = mp.get_context(method)
     pending = iter(chunks)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker) as pool:
+    with process_pool(workers) as pool:
         inflight = set()
         for chunk in pending:
             inflight.add(pool.submit(run_chunk, chunk))
