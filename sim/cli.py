@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--quiet", action="store_true", help="do not print the summary table")
     r.add_argument("--report", action="store_true", help="also write the plotted report (DIR/report)")
+    r.add_argument(
+        "--allow-large", action="store_true", help="run even above the size limits (docs/reliability.md)"
+    )
 
     sw = sub.add_parser("sweep", help="run an experiment: many runs over varied parameters")
     sw.add_argument("experiment", help="experiment YAML (experiments/*.yaml)")
@@ -60,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.add_argument("--report", action="store_true", help="also write the plotted report (DIR/report)")
+    sw.add_argument(
+        "--allow-large", action="store_true", help="run even above the size limits (docs/reliability.md)"
+    )
 
     cl = sub.add_parser("claims", help="test the source papers' claims (MODEL.md s.8) with replications")
     cl.add_argument("--file", default=None, help="claims file (default: experiments/claims.yaml)")
@@ -81,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("folder", nargs="?", help="a run or sweep output folder")
     rp.add_argument("--compare", nargs=2, metavar=("DIR_A", "DIR_B"), help="compare two runs")
     rp.add_argument("--out", help="with --compare: output folder (default DIR_A/compare-<DIR_B>)")
+    rp.add_argument("--force", action="store_true", help="replace an output folder that sim did not write")
 
     an = sub.add_parser("analyze", help="analyse a finished sweep")
     an_sub = an.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
@@ -126,8 +133,10 @@ def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     from pathlib import Path
 
     from sim.errors import SimError
+    from sim.io import check_writable
+    from sim.limits import check_run
     from sim.provenance import command_line
-    from sim.runner import RunTask, default_out, run_one, summary, write_run
+    from sim.runner import RunTask, default_out, run_one, scenario_of, summary, write_run
     from sim.scenario.loader import parse_assignment
 
     if args.steps is not None and args.steps < 1:
@@ -137,7 +146,11 @@ def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     if args.out and Path(args.out).exists():
         raise SimError(f"{args.out}: output directory already exists; choose another --out")
     overrides = tuple(parse_assignment(a) for a in args.overrides)
-    result = run_one(RunTask(args.scenario, args.seed, args.steps, overrides))
+    task = RunTask(args.scenario, args.seed, args.steps, overrides)
+    sc = scenario_of(task)  # every check before any work: the scenario, its size, the output
+    check_run(len(sc.states), sc.n_steps, args.allow_large)
+    check_writable(Path(args.out) if args.out else Path("results"))
+    result = run_one(task)
     out = Path(args.out) if args.out else default_out(result)
     write_run(result, out, command_line(argv))
     if not args.quiet:
@@ -170,6 +183,7 @@ def _cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
         resume=args.resume,
         progress=not args.quiet,
         command=command_line(argv),
+        allow_large=args.allow_large,
     )
     print(
         f"{s.total} runs: {s.ok} done now, {s.skipped} done before, {s.failed} failed "
@@ -234,7 +248,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         from sim.report.compare import compare_report
 
         run_a, run_b = args.compare
-        print(compare_report(run_a, run_b, out=args.out))
+        print(compare_report(run_a, run_b, out=args.out, force=args.force))
         return 0
     if not args.folder:
         raise SimError("report: give a run or sweep folder, or --compare DIR_A DIR_B")
@@ -260,12 +274,13 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from sim.limits import run_cost
     from sim.scenario import load_scenario
 
     sc = load_scenario(args.scenario, args.overrides)
     print(
         f"{args.scenario}: ok ({len(sc.states)} states, {len(sc.forums)} forums, "
-        f"{len(sc.events)} events, {sc.n_steps} steps)"
+        f"{len(sc.events)} events, {sc.n_steps} steps; estimated {run_cost(len(sc.states), sc.n_steps)})"
     )
     return 0
 
@@ -296,9 +311,31 @@ def main(argv: list[str] | None = None) -> int:
     except SimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a full disk, a folder that vanished: said plainly, never a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("error: out of memory (see the size limits in docs/reliability.md)", file=sys.stderr)
+        return 1
+    except RecursionError:
+        print("error: input nested too deeply", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         if args.command == "sweep":
             print("interrupted; finished runs are kept: run the same command to resume", file=sys.stderr)
         else:
             print("interrupted; no output was left behind", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line for the user, the traceback on request
+        import os
+        import traceback
+
+        if os.environ.get("SIM_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"internal error (a bug in sim, please report it): {type(exc).__name__}: {str(exc)[:300]}"
+            + ("" if os.environ.get("SIM_DEBUG") else "; set SIM_DEBUG=1 to see the traceback"),
+            file=sys.stderr,
+        )
+        return 1

@@ -10,6 +10,12 @@ import difflib
 from dataclasses import dataclass
 
 
+def printable(text: str) -> str:
+    """Text quoted from the input, on one line: control characters (a newline in a key, a NUL)
+    shown escaped, so that no input can start a line of its own in an error message."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 @dataclass(frozen=True)
 class Problem:
     source: str
@@ -18,13 +24,20 @@ class Problem:
 
     def __str__(self) -> str:
         parts = [p for p in (self.source, self.where) if p]
-        return ": ".join([*parts, self.message])
+        return printable(": ".join([*parts, self.message]))
 
 
 class SimError(Exception):
     """Any error the command line reports without a traceback (exit code 2)."""
 
     exit_code = 2
+
+
+class OutputError(SimError):
+    """The work could not be finished or saved (a full disk, a lost worker): not the input's
+    fault, so exit code 1; what was saved is kept and the message says how to finish."""
+
+    exit_code = 1
 
 
 class ScenarioError(SimError):

@@ -4,10 +4,12 @@ dates with readable errors, and the strict base of every section."""
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 import re
+import typing
 from dataclasses import dataclass
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -45,6 +47,24 @@ NonNeg = Annotated[float, Field(ge=0)]
 Rate = Annotated[float, Field(ge=-0.9, le=5.0)]
 Date = Annotated[str, BeforeValidator(_date)]
 Name = Annotated[str, Field(min_length=1)]
+
+
+def _safe_name(v: str) -> str:
+    if v and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", v):
+        raise ValueError(
+            "expected a name of at most 100 letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit (it names the output folder)"
+        )
+    return v
+
+
+def folder_name(stem: str) -> str:
+    """A file's stem made into a valid `FolderName` (for files that do not name themselves)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", stem).lstrip("._-")[:100] or "unnamed"
+
+
+# A name that becomes part of an output folder's name (scenarios, experiments, calibrations).
+FolderName = Annotated[str, AfterValidator(_safe_name)]
 # A position: one value per norm dimension, as a list (in the order of `norms`) or a mapping.
 Position = list[Unit] | dict[str, Unit]
 
@@ -102,10 +122,41 @@ def share(rate_step: np.ndarray | float) -> np.ndarray:
     return out
 
 
+def _mentions(tp: Any, kind: type) -> bool:
+    """Whether a type annotation admits `kind` anywhere (unions, Annotated, Literal values)."""
+    if tp is kind:
+        return True
+    if typing.get_origin(tp) is Literal:
+        return any(type(a) is kind for a in typing.get_args(tp))
+    return any(_mentions(a, kind) for a in typing.get_args(tp))
+
+
+@functools.cache
+def _numeric_fields(cls: type[BaseModel]) -> tuple[str, ...]:
+    """Fields that take numbers but not yes/no values."""
+    return tuple(
+        name
+        for name, f in cls.model_fields.items()
+        if not _mentions(f.annotation, bool)
+        and (_mentions(f.annotation, int) or _mentions(f.annotation, float))
+    )
+
+
 class Strict(BaseModel):
     """A scenario section: unknown keys are errors, defaults are validated too."""
 
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data: Any) -> Any:
+        """`tier: true` is not tier 1: a yes/no value where a number belongs is an error
+        (pydantic would otherwise read true as 1)."""
+        if isinstance(data, dict):
+            for key in _numeric_fields(cls):
+                if isinstance(data.get(key), bool):
+                    raise ValueError(f"{key}: expected a number, got {str(data[key]).lower()}")
+        return data
 
 
 class Bounds(Strict):

@@ -37,7 +37,7 @@ from sim.fields import NonNeg, Positive, Strict, Unit, YearRate, YearShare, per_
 
 class FixedPolicy(Strict):
     kind: Literal["fixed"]
-    mix: dict[str, NonNeg]
+    mix: dict[str, Annotated[float, Field(ge=0, le=1e6)]]  # relative weights (their scale is free)
 
 
 class LearningPolicy(Strict):

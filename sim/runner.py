@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import SimError
-from sim.io import atomic
+from sim.io import atomic, inside
 
 if TYPE_CHECKING:
     from sim.model import RuleMakingModel
@@ -50,6 +50,9 @@ class RunTask:
     index: int = 0
     point: int = 0
     replication: int = 0
+    # the scenario's raw content (merged with what it extends): when set, the file is not read,
+    # so a task runs on a worker that does not share the driver's folders
+    content: Mapping[str, Any] | None = None
 
     @property
     def params(self) -> dict[str, Any]:
@@ -82,6 +85,9 @@ def scenario_of(task: RunTask) -> Scenario:
     it, so that a worker running many tasks of a sweep only copies and overrides it."""
     from sim.scenario.loader import finish, read_scenario, scenario_source
 
+    if task.content is not None:
+        raw = copy.deepcopy(dict(task.content))
+        return finish(raw, task.scenario or "scenario", task.overrides, task.steps, task.seed)
     source = scenario_source(task.scenario)
     if source not in _BASE:
         _BASE[source] = read_scenario(source)
@@ -179,11 +185,11 @@ def run_chunk(tasks: list[RunTask]) -> list[tuple[dict[str, Any], list[tuple[Any
 
 def default_out(result: RunResult, root: Path = Path("results")) -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = root / f"{result.scenario_name}-{stamp}"
+    out = inside(root, f"{result.scenario_name}-{stamp}")
     n = 1
     while out.exists():
         n += 1
-        out = root / f"{result.scenario_name}-{stamp}-{n}"
+        out = inside(root, f"{result.scenario_name}-{stamp}-{n}")
     return out
 
 

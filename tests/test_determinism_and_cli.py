@@ -58,7 +58,7 @@ def test_cli_run_end_to_end(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "influence share" in r.stdout and "punching ratio" in r.stdout and "wrote r1" in r.stdout
     out = tmp_path / "r1"
-    assert sorted(p.name for p in out.iterdir()) == FILES
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FILES, ".sim-output"])  # the marker: ours
     man = json.loads((out / "manifest.json").read_text())
     for key in (
         "scenario",

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +32,7 @@ from sim.calibration.scores import counts, coverage, score_table, weighted_quant
 from sim.calibration.simulate import Simulator
 from sim.calibration.spec import load_calibration, resolve
 from sim.errors import SimError
-from sim.io import atomic
+from sim.io import atomic, check_writable, inside
 from sim.scenario.uncertain import DECLARATION
 
 
@@ -123,10 +122,13 @@ def calibrate(
         replicates=settings.replicates, fixed=run_to(scen_path, sc, years[-1]),
     )  # fmt: skip
     out_dir = (
-        Path(out) if out else Path("results") / f"calibrate-{spec.name}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+        Path(out)
+        if out
+        else inside(Path("results"), f"calibrate-{spec.name}-{dt.datetime.now():%Y%m%d-%H%M%S}")
     )
     if out_dir.exists() and any(out_dir.iterdir()):
         raise SimError(f"{out_dir}: exists and is not empty; choose another --out")
+    check_writable(out_dir)
 
     def build(folder: Path) -> None:
         say(f"ABC-SMC: {len(pnames)} parameters, population {settings.population}, "
@@ -235,17 +237,24 @@ def calibrate(
         patch: dict = {}
         for key, val in medians.items():
             patch = _merge(patch, nested(raw, key, round(float(val), 6)))
+        import yaml
+
         from sim.scenario.loader import PACKAGED
 
         packaged = scen_path.resolve().parent == PACKAGED.resolve()
-        # a packaged scenario by its name (found wherever the folder goes); others by relative path
-        rel = scen_path.name if packaged else os.path.relpath(scen_path.resolve(), out_dir.resolve())
+        # a packaged scenario by its name (found wherever the folder goes); another scenario is
+        # copied beside it (merged with what it extends) as base.yaml: `extends` reads only
+        # files in the scenario's own folder tree
+        rel = scen_path.name if packaged else "base.yaml"
+        if not packaged:
+            (folder / "base.yaml").write_text(
+                f"# Written by sim calibrate: {scen_path} as calibrated (with what it extends merged in).\n"
+                + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")  # fmt: skip
         doc = {"extends": rel, "name": f"{sc.name or scen_path.stem}_calibrated",
                "description": f"{scen_path.name} at the posterior median of calibration {spec.name!r} "
                               f"({manifest['date'][:10]}, {'quick, ' if quick else ''}"
                               f"train {spec.split.train[0]}-"
                               f"{spec.split.train[1]}); see manifest.json", **patch}  # fmt: skip
-        import yaml
 
         (folder / "calibrated.yaml").write_text(
             "# Written by sim calibrate: the calibrated scenario at the posterior median.\n"
@@ -266,7 +275,7 @@ def calibrate(
             f"the fit is kept "
             f"in {out_dir} (abc.db, posterior.parquet, generations.csv; FAILED.txt says why)"
         ) from failed[0]
-    # the calibrated scenario must load (it extends the scenario by a path relative to the folder)
+    # the calibrated scenario must load (it extends a packaged scenario or base.yaml beside it)
     load_scenario(out_dir / "calibrated.yaml")
     return out_dir
 

@@ -26,7 +26,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sim.errors import Problem, ScenarioError
-from sim.fields import Strict, repeated
+from sim.fields import FolderName, Strict, folder_name, repeated
 from sim.scenario.uncertain import Prior
 
 
@@ -93,7 +93,7 @@ class ABCSettings(Strict):
 
 
 class Calibration(Strict):
-    name: str = ""
+    name: FolderName = ""
     description: str = ""
     scenario: str
     parameters: list[str] = Field(min_length=1)
@@ -129,13 +129,14 @@ def load_calibration(path: str | Path) -> tuple[Calibration, dict[str, Prior]]:
     """Read and check a calibration file: the scenario, every parameter (declared and
     settable at both ends of its prior) and every data file; returns the spec and the prior of
     each parameter. Every problem is reported at once, located."""
-    from sim.scenario.loader import _read_yaml, load_scenario, model_from
+    from sim.scenario.loader import load_scenario, model_from
     from sim.scenario.uncertain import declaration
+    from sim.yamlfile import read_yaml
 
     path = Path(path)
-    spec = model_from(Calibration, _read_yaml(path, str(path)), str(path))
+    spec = model_from(Calibration, read_yaml(path, str(path)), str(path))
     if not spec.name:
-        spec.name = path.stem
+        spec.name = folder_name(path.stem)
     problems: list[Problem] = []
     scen = resolve(path, spec.scenario)
     if not scen.is_file():

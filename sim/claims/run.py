@@ -19,8 +19,10 @@ import pandas as pd
 
 from sim.claims.spec import Claim, ClaimSuite, load_claims, resolve_scenario
 from sim.claims.stats import effect_ci, verdict
+from sim.errors import SimError
 from sim.experiments.designs import run_seed
 from sim.experiments.executors import EXECUTORS
+from sim.io import MARKER, check_writable, inside, ours
 from sim.runner import RunTask
 
 
@@ -170,6 +172,10 @@ def run_claims(
     }
     plan, wiring = _plan(suite, path.parent, reps, scan_reps, scan_values, overrides)
     _preflight(plan, suite, path)
+    out_dir = Path(out) if out else inside(Path("results"), f"claims-{dt.datetime.now():%Y%m%d-%H%M%S}")
+    check_writable(out_dir)
+    if out_dir.is_dir() and not ours(out_dir) and not (out_dir / "claims.csv").exists():
+        raise SimError(f"{out_dir}: exists, is not empty and holds no claims results; choose another --out")
     t0 = time.perf_counter()
     tasks = plan.tasks
     size = max(1, min(8, len(tasks) // max(1, 4 * workers)))
@@ -184,8 +190,8 @@ def run_claims(
     bar.close()
     wall = time.perf_counter() - t0
 
-    out_dir = Path(out) if out else Path("results") / f"claims-{dt.datetime.now():%Y%m%d-%H%M%S}"
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MARKER).touch()
     claim_results: list[ClaimResult] = []
     for c in suite.claims:
         eff = np.array([_effect(c, wiring[(c.id, None, r)], rows) for r in range(reps)])

@@ -20,7 +20,8 @@ from pydantic import Field, model_validator
 from sim.errors import Problem, ScenarioError
 from sim.experiments.metrics import check_metric
 from sim.fields import Strict
-from sim.scenario.loader import _read_yaml, model_from, packaged_scenario
+from sim.scenario.loader import model_from, packaged_scenario
+from sim.yamlfile import read_yaml
 
 
 class Scan(Strict):
@@ -86,7 +87,7 @@ def load_claims(path: str | Path) -> ClaimSuite:
     """A claims file, with the claims of the files it includes (which must sit beside it: their
     scenario paths are read from the same folder)."""
     path = Path(path)
-    raw = _read_yaml(path, str(path))
+    raw = read_yaml(path, str(path))
     suite = model_from(ClaimSuite, raw, str(path))
     for name in suite.include:
         other = path.parent / name

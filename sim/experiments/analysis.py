@@ -4,21 +4,17 @@ averaged over replications at each point first."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from sim.errors import SimError
+from sim.experiments.store import read_runs
 
 
 def sensitivity(sweep_dir: str | Path, metric: str, seed: int = 0) -> tuple[pd.DataFrame, Path]:
     root = Path(sweep_dir)
-    try:
-        manifest = json.loads((root / "manifest.json").read_text())
-        runs = pd.read_parquet(root / "runs.parquet")
-    except FileNotFoundError as exc:
-        raise SimError(f"{root}: not a finished sweep ({Path(exc.filename).name} missing)") from None
+    manifest, runs = read_runs(root)  # refused unless finished and matching its checksum
     design = manifest.get("design")
     if design not in ("sobol", "morris"):
         raise SimError(f"{root}: sensitivity needs a sobol or morris design, this sweep is {design!r}")

@@ -68,8 +68,30 @@ def run_id(scenario_sha: str, params: dict, seed: int, steps: int | None, index:
     return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
 
-def tasks(exp: Experiment, scenario_path: str, scenario_sha: str) -> list[RunTask]:
-    """Every run of the sweep, in a fixed order."""
+def count(exp: Experiment) -> int:
+    """The number of runs of the design, computed without listing them."""
+    d = len(exp.vary)
+    if exp.design == "factorial":
+        n = 1
+        for v in exp.vary.values():
+            if isinstance(v, Range):
+                est = round((v.stop - v.start) / v.step) + 1
+                n *= len(v.values()) if est <= 1_000_000 else est
+            elif isinstance(v, list):
+                n *= len(v)
+    elif exp.design == "lhs":
+        n = exp.samples
+    elif exp.design == "sobol":
+        n = exp.samples * (d + 2)
+    else:
+        n = exp.samples * (d + 1)
+    return n * exp.replications
+
+
+def tasks(
+    exp: Experiment, scenario_path: str, scenario_sha: str, content: dict | None = None
+) -> list[RunTask]:
+    """Every run of the sweep, in a fixed order; `content` is the scenario each task carries."""
     out = []
     stop = exp.stop_when.model_dump() if exp.stop_when else None
     for p, point in enumerate(points(exp)):
@@ -79,7 +101,7 @@ def tasks(exp: Experiment, scenario_path: str, scenario_sha: str) -> list[RunTas
             out.append(
                 RunTask(
                     scenario=scenario_path, seed=seed, steps=exp.steps, overrides=tuple(point.items()),
-                    metrics=exp.metrics, every=exp.every, stop_when=stop,
+                    content=content, metrics=exp.metrics, every=exp.every, stop_when=stop,
                     run_id=run_id(scenario_sha, point, seed, exp.steps, index), index=index, point=p,
                     replication=rep,
                 )

@@ -17,8 +17,9 @@ import yaml
 from pydantic import Field, model_validator
 
 from sim.errors import Problem, ScenarioError
-from sim.fields import Bounds, Strict
-from sim.scenario.loader import _read_yaml, model_from, packaged_scenario
+from sim.fields import Bounds, FolderName, Strict, folder_name
+from sim.scenario.loader import model_from, packaged_scenario
+from sim.yamlfile import read_yaml
 
 
 class Range(Strict):
@@ -49,7 +50,7 @@ class StopWhen(Strict):
 
 
 class Experiment(Strict):
-    name: str = ""
+    name: FolderName = ""
     description: str = ""
     scenario: str
     design: Literal["factorial", "lhs", "sobol", "morris"] = "factorial"
@@ -89,10 +90,10 @@ def load_experiment(path: str | Path) -> tuple[Experiment, Path]:
     from sim.experiments.metrics import check_metric
 
     p = Path(path)
-    raw = _read_yaml(p, str(path))
+    raw = read_yaml(p, str(path))
     exp = model_from(Experiment, raw, str(path))
     if not exp.name:
-        exp.name = p.stem
+        exp.name = folder_name(p.stem)
     scen = Path(exp.scenario)
     if not scen.is_absolute():
         scen = p.parent / scen

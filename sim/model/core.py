@@ -32,6 +32,7 @@ from sim.engine.ledger import Ledger
 from sim.engine.pulls import Channel, Pulls
 from sim.engine.streams import Streams
 from sim.engine.types import Array, IntArray
+from sim.errors import SimError
 from sim.fields import per_step
 from sim.model.agents import ForumAgent, StateAgent
 from sim.model.build import build_world, stack_data, stack_settings
@@ -349,6 +350,20 @@ class RuleMakingModel(mesa.Model):
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
+        """One step, with floating-point overflow and invalid operations (inf - inf) as errors:
+        a parameter too large for the arithmetic stops the run, located, instead of writing
+        silently wrong numbers."""
+        try:
+            with np.errstate(over="raise", invalid="raise"):
+                self._advance()
+        except FloatingPointError as exc:
+            year = self.world.calendar.year_at(self.steps)
+            raise SimError(
+                f"{self.scenario.name}: numeric {exc} at step {self.steps} (year {year:g}); a parameter "
+                "value is too large for the model's arithmetic (see docs/model.md for each one's range)"
+            ) from None
+
+    def _advance(self) -> None:
         w, sc, k = self.world, self.scenario, self.steps
         self.power_ctx.step = k
         self.powers.draw()

@@ -88,8 +88,11 @@ def _targets(v: Participation, idx: IntArray) -> tuple[IntArray, BoolArray]:
         n = v.live.shape[0]
         pres = v.president[None, :] == np.arange(n)[:, None]
         score = v.live * v.forum_value * (1.0 + p.presidency_preference * pres) * (1.0 - v.engagement + 1e-3)
-        best = score.argmax(axis=1)
-        v._targets = (best, score[np.arange(n), best] > 0)
+        if score.shape[1] == 0:  # a world without forums: nowhere to engage
+            v._targets = (np.zeros(n, dtype=np.intp), np.zeros(n, dtype=bool))
+        else:
+            best = score.argmax(axis=1)
+            v._targets = (best, score[np.arange(n), best] > 0)
     best, ok = v._targets
     return best[idx], ok[idx]
 

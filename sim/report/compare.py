@@ -12,7 +12,7 @@ from sim.report.base import Palette, Report, plt, provenance_html, read_manifest
 from sim.report.run_report import load_run, order_of
 
 
-def compare_report(a: str | Path, b: str | Path, out: str | Path | None = None) -> Path:
+def compare_report(a: str | Path, b: str | Path, out: str | Path | None = None, force: bool = False) -> Path:
     a, b = Path(a), Path(b)
     ta, tb = load_run(a), load_run(b)
     ma, mb = read_manifest(a), read_manifest(b)
@@ -87,4 +87,4 @@ def compare_report(a: str | Path, b: str | Path, out: str | Path | None = None) 
         rep.text(f"Provenance: {lb}", provenance_html(mb))
         rep.write(f"<code>{a}</code> against <code>{b}</code>.")
 
-    return atomic(target, build, folder=True) / "index.html"
+    return atomic(target, build, folder=True, force=force) / "index.html"

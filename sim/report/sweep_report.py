@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.errors import SimError
+from sim.experiments.store import read_runs
 from sim.io import atomic
-from sim.report.base import Report, plt, provenance_html, read_manifest, table_html
+from sim.report.base import Report, plt, provenance_html, table_html
 
 
 def _ci(x: pd.Series) -> float:
@@ -19,11 +19,7 @@ def _ci(x: pd.Series) -> float:
 
 def sweep_report(folder: str | Path) -> Path:
     folder = Path(folder)
-    manifest = read_manifest(folder)
-    try:
-        runs = pd.read_parquet(folder / "runs.parquet")
-    except FileNotFoundError:
-        raise SimError(f"{folder}: not a finished sweep (no runs.parquet); finish it first") from None
+    manifest, runs = read_runs(folder)  # refused unless finished and matching its checksum
     metrics = list(manifest.get("metrics", {}))
     params = [c for c in runs.columns if c.startswith("param:")]
     ok = runs[runs.status == "ok"]

@@ -21,8 +21,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sim.errors import Problem, ScenarioError, fmt_location
+from sim.fields import folder_name
 from sim.scenario.checks import check
 from sim.scenario.schema import Scenario
+from sim.yamlfile import parse_yaml, read_yaml
 
 PACKAGED = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -32,33 +34,8 @@ def packaged_scenario(name: str = "baseline") -> Path:
 
 
 # ----------------------------------------------------------------------------- YAML and merging
-def _read_yaml(path: Path, shown: str) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem(shown, "", "file not found")]) from None
-    except OSError as exc:
-        raise ScenarioError([Problem(shown, "", f"cannot read file ({exc.strerror})")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        raise ScenarioError([Problem(shown, where, f"YAML syntax error: {what}")]) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(shown, "", f"YAML error: {exc}")]) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ScenarioError(
-            [Problem(shown, "", f"expected a mapping at the top level, got {type(data).__name__}")]
-        )
-    return data
-
-
 def _named_list(v: object) -> bool:
-    return isinstance(v, list) and all(isinstance(x, dict) and "name" in x for x in v)
+    return isinstance(v, list) and all(isinstance(x, dict) and isinstance(x.get("name"), str) for x in v)
 
 
 def merge(base: Any, over: Any) -> Any:
@@ -86,25 +63,52 @@ def merge(base: Any, over: Any) -> Any:
     return copy.deepcopy(over)
 
 
-def read_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
-    """Read a scenario file and everything it extends, merged, before validation."""
+def _extended(p: Path, parent: str, shown: str, root: Path) -> Path:
+    """The file `extends: parent` names: a regular file under the first scenario's folder tree
+    (`root`), or a packaged scenario. Any other path is refused without being read."""
+    try:
+        cand = (p.parent / parent).resolve()
+        inside = cand.is_relative_to(root) or cand.is_relative_to(PACKAGED)
+        if inside and cand.is_file():
+            return cand
+        packaged = (PACKAGED / parent).resolve()
+        if packaged.is_relative_to(PACKAGED) and packaged.is_file():
+            return packaged
+    except (OSError, ValueError):  # a name too long, a NUL byte
+        raise ScenarioError([Problem(shown, "extends", f"not a usable file name: {parent!r:.80}")]) from None
+    if not inside:
+        raise ScenarioError(
+            [
+                Problem(
+                    shown,
+                    "extends",
+                    f"{parent!r:.80} is outside the scenario's folder ({root}) and is not a packaged "
+                    "scenario; copy it into that folder",
+                )
+            ]
+        )
+    raise ScenarioError([Problem(shown, "extends", f"file not found: {parent:.80}")])
+
+
+def read_raw(path: str | Path, _chain: tuple[Path, ...] = (), _root: Path | None = None) -> dict:
+    """Read a scenario file and everything it extends, merged, before validation.
+
+    `extends` may name files under the first file's folder (relative to the file that names
+    them) or a packaged scenario by file name (`baseline.yaml`)."""
     p = Path(path)
     shown = str(path)
     real = p.resolve()
     if real in _chain:
         raise ScenarioError([Problem(shown, "extends", "circular extends chain")])
-    data = _read_yaml(p, shown)
+    root = _root if _root is not None else real.parent
+    data = read_yaml(p, shown)
     parent = data.pop("extends", None)
     if parent is None:
         return data
-    if not isinstance(parent, str):
-        raise ScenarioError([Problem(shown, "extends", f"expected a file name, got {parent!r}")])
-    base_path = (p.parent / parent) if not Path(parent).is_absolute() else Path(parent)
-    if not base_path.exists() and (PACKAGED / parent).exists():
-        base_path = PACKAGED / parent
-    if not base_path.exists():
-        raise ScenarioError([Problem(shown, "extends", f"file not found: {parent}")])
-    base = read_raw(base_path, (*_chain, real))
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError([Problem(shown, "extends", f"expected a file name, got {parent!r:.80}")])
+    base_path = _extended(p, parent, shown, root)
+    base = read_raw(base_path, (*_chain, real), root)
     base.pop("name", None)
     base.pop("description", None)
     return merge(base, data)
@@ -120,8 +124,8 @@ def parse_assignment(assignment: str) -> tuple[str, Any]:
         raise ScenarioError([Problem("--set", assignment, "expected key.path=value")])
     key, _, text = assignment.partition("=")
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
+        value = parse_yaml(text, "--set")
+    except ScenarioError:
         value = text
     return key.strip(), value
 
@@ -226,6 +230,12 @@ def _message(err: Any) -> str:
         close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"unknown key{hint}" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
+    if kind in ("too_short", "too_long"):
+        ctx = err.get("ctx", {})
+        bound = (
+            f"at least {ctx.get('min_length')}" if kind == "too_short" else f"at most {ctx.get('max_length')}"
+        )
+        return f"expected {bound} item(s), got {ctx.get('actual_length', '?')}"
     if kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
         return f"expected one of {ctx.get('expected_tags', '')}, got {_show(ctx.get('tag'))}"
@@ -259,7 +269,7 @@ def validate(raw: dict, source: str) -> Scenario:
     if found:
         raise ScenarioError([Problem(source, fmt_location(loc, raw), msg) for loc, msg in found])
     if not sc.name:
-        sc.name = Path(source).stem if source else "scenario"
+        sc.name = folder_name(Path(source).stem) if source else "scenario"
     return sc
 
 
@@ -276,7 +286,7 @@ def read_scenario(source: str) -> dict:
     """The raw scenario of a file, merged with what it extends, named after the file if unnamed."""
     raw = read_raw(source)
     if "name" not in raw:
-        raw["name"] = Path(source).stem
+        raw["name"] = folder_name(Path(source).stem)
     return raw
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from sim.fields import Date, Name, NonNeg, Position, Positive, Rate, Strict, Unit, YearShare
+from sim.fields import Date, FolderName, Name, NonNeg, Position, Positive, Rate, Strict, Unit, YearShare
 from sim.forums import AdmissionRule, FrameworkParams, MembershipParams
 from sim.influence import InfluenceParams
 from sim.paths import PATHS
@@ -193,7 +193,7 @@ Event = Annotated[JoinEvent | LeaveEvent | SetEvent, Field(discriminator="type")
 
 # ----------------------------------------------------------------------------- the scenario
 class Scenario(Strict):
-    name: str = ""
+    name: FolderName = ""
     description: str = ""
     model: ModelSettings = ModelSettings()
     norms: list[Norm] = Field(min_length=1)
@@ -203,7 +203,7 @@ class Scenario(Strict):
     framework_settings: FrameworkParams = FrameworkParams()
     policy_settings: PolicySettings = PolicySettings()
     states: list[State] = Field(min_length=2)
-    forums: list[Forum] = Field(default_factory=list)
+    forums: list[Forum] = Field(default_factory=list, min_length=1)  # every path acts through forums
     frameworks: list[Framework] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
     stack: StackSettings | None = None

@@ -79,9 +79,10 @@ class Declaration(Strict):
 
 
 def read_declaration(path: str | Path = DECLARATION) -> Declaration:
-    from sim.scenario.loader import _read_yaml, model_from
+    from sim.scenario.loader import model_from
+    from sim.yamlfile import read_yaml
 
-    return model_from(Declaration, _read_yaml(Path(path), str(path)), str(path))
+    return model_from(Declaration, read_yaml(Path(path), str(path)), str(path))
 
 
 @lru_cache(maxsize=1)

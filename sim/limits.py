@@ -1,0 +1,88 @@
+"""Size limits: estimate what a run or a sweep will cost before starting it, and refuse work
+above the limits unless `--allow-large` is given (docs/reliability.md).
+
+The estimates come from the scaling measured on the 2-core reference machine (issue 15's
+table: 200 / 1000 / 2000 states x 20 forums x 100 steps took 0.17 / 1.7 / 10 s and a
+2000-state run peaked at 482 MB): time per step grows as N^1.43 up to 1000 states and
+N^2.56 beyond; memory is about 120 bytes per pair of states. They are rough (within a factor
+of about 2) and serve only to stop work that cannot finish, not to predict run times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.errors import SimError
+
+MAX_STEPS = 10_000  # steps in one run (the baseline has 60)
+MAX_STATES = 2_500  # states in one scenario (the baseline has 21)
+MAX_RUN_SECONDS = 1_800.0  # estimated time of one run
+MAX_RUN_BYTES = 4e9  # estimated peak memory of one run
+MAX_RUNS = 200_000  # runs in one sweep
+MAX_SWEEP_CPU_HOURS = 48.0  # estimated total run time of a sweep, on one core
+FLAG = "--allow-large"
+
+
+@dataclass(frozen=True)
+class Cost:
+    states: int
+    steps: int
+    seconds: float  # one run, one core
+    bytes: float  # peak memory of one run
+
+    def __str__(self) -> str:
+        return (
+            f"{self.states:,} states x {self.steps:,} steps: about {_duration(self.seconds)} "
+            f"and {self.bytes / 1e6:,.0f} MB per run"
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.2g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:,.1f} h"
+
+
+def run_cost(states: int, steps: int) -> Cost:
+    """Estimated time and peak memory of one run."""
+    n = max(states, 1)
+    per_step = 7e-4 + 1.71e-3 * (n / 200) ** 1.43
+    if n > 1000:
+        per_step *= (n / 1000) ** 1.13  # 1.43 + 1.13 = 2.56 beyond 1000 states
+    return Cost(n, steps, per_step * steps, 100e6 + 120.0 * n * n)
+
+
+def check_run(states: int, steps: int, allow: bool = False, what: str = "this run") -> Cost:
+    """Refuse a run above the limits (unless `allow`), saying the estimate and the flag."""
+    cost = run_cost(states, steps)
+    over = []
+    if steps > MAX_STEPS:
+        over.append(f"more than {MAX_STEPS:,} steps")
+    if states > MAX_STATES:
+        over.append(f"more than {MAX_STATES:,} states")
+    if cost.seconds > MAX_RUN_SECONDS:
+        over.append(f"over {_duration(MAX_RUN_SECONDS)} per run")
+    if cost.bytes > MAX_RUN_BYTES:
+        over.append(f"over {MAX_RUN_BYTES / 1e9:.0f} GB per run")
+    if over and not allow:
+        raise SimError(f"{what} is too large ({'; '.join(over)}): {cost}. Use {FLAG} to run it anyway")
+    return cost
+
+
+def check_sweep(runs: int, states: int, steps: int, allow: bool = False, what: str = "this sweep") -> Cost:
+    """Refuse a sweep above the limits (unless `allow`); the limits of one run apply too."""
+    cost = check_run(states, steps, allow, f"each run of {what}")
+    hours = runs * cost.seconds / 3600
+    over = []
+    if runs > MAX_RUNS:
+        over.append(f"more than {MAX_RUNS:,} runs")
+    if hours > MAX_SWEEP_CPU_HOURS:
+        over.append(f"over {MAX_SWEEP_CPU_HOURS:g} CPU hours")
+    if over and not allow:
+        raise SimError(
+            f"{what} is too large ({'; '.join(over)}): {runs:,} runs, about {hours:,.1f} CPU hours "
+            f"({cost}). Use {FLAG} to run it anyway"
+        )
+    return cost

@@ -1,0 +1,176 @@
+"""Reading the user's YAML files (scenarios, experiments, claims, calibrations) defensively.
+
+Every file the program reads as input goes through `read_yaml`, which refuses, each with one
+located error and never a traceback:
+- anything but a regular file (a device such as /dev/zero, a FIFO, a folder), and files over
+  `MAX_FILE_BYTES`, before reading them;
+- text that is not UTF-8 (a UTF-8 byte-order mark is allowed; UTF-16/32 and Latin-1 are named);
+- duplicate keys in a mapping (YAML would silently keep the last);
+- values YAML cannot build (an impossible date such as 2020-02-30, an integer of thousands of
+  digits);
+- nesting deeper than `MAX_DEPTH`, and documents that expand (through aliases) to more than
+  `MAX_NODES` values.
+The limits are documented in docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.errors import Problem, ScenarioError, printable
+
+MAX_FILE_BYTES = 5_000_000  # the packaged baseline is 24 kB
+MAX_DEPTH = 64  # the deepest shipped file nests 6 levels
+MAX_NODES = 1_000_000  # values after expanding aliases (the baseline has about 3,000)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys, too-deep nesting, and values it cannot build."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: let SafeLoader report it
+                break
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first at line {first.start_mark.line + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:  # e.g. 2020-02-30, or 5000 digits
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {node.value!r:.40}: {exc}", node.start_mark
+            ) from None
+
+
+def _where(exc: yaml.MarkedYAMLError) -> str:
+    mark = exc.problem_mark or exc.context_mark
+    return f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+
+
+def _count_nodes(data: Any) -> int:
+    """Values in `data` with shared (aliased) parts counted each time they are used; stops
+    counting at MAX_NODES + 1."""
+    n = 0
+    stack = [data]
+    while stack and n <= MAX_NODES:
+        x = stack.pop()
+        n += 1
+        if isinstance(x, dict):
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return n
+
+
+def parse_yaml(text: str, shown: str) -> Any:
+    """Parse YAML text (already decoded) with the checks above; `shown` names it in errors."""
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        kind = "YAML error" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
+        raise ScenarioError([Problem(shown, _where(exc), f"{kind}: {printable(what)}")]) from None
+    except yaml.reader.ReaderError as exc:  # a control character such as NUL
+        line = text.count("\n", 0, exc.position) + 1
+        raise ScenarioError(
+            [Problem(shown, f"line {line}", f"character {exc.character!r} is not allowed in YAML text")]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(shown, "", f"YAML error: {type(exc).__name__}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(shown, "", "YAML nested too deeply")]) from None
+    if _count_nodes(data) > MAX_NODES:
+        raise ScenarioError([Problem(shown, "", f"more than {MAX_NODES:,} values once aliases are expanded")])
+    return data
+
+
+def _decode(raw: bytes, shown: str) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ScenarioError([Problem(shown, "", "the file is UTF-16 text; save it as UTF-8")])
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        hint = " (UTF-16?)" if b"\x00" in raw[:200] else " (Latin-1 or another legacy encoding?)"
+        raise ScenarioError(
+            [
+                Problem(
+                    shown,
+                    f"line {line}, column {col}",
+                    f"not UTF-8 text: byte 0x{raw[exc.start]:02x}{hint}; save the file as UTF-8",
+                )
+            ]
+        ) from None
+
+
+def read_yaml(path: str | Path, shown: str | None = None) -> dict:
+    """The top-level mapping of a YAML input file (an empty file is an empty mapping)."""
+    path = Path(path)
+    shown = str(path) if shown is None else shown
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ScenarioError([Problem(shown, "", "file not found")]) from None
+    except OSError as exc:
+        raise ScenarioError([Problem(shown, "", f"cannot read file ({exc.strerror})")]) from None
+    except ValueError:  # a NUL byte in the name
+        raise ScenarioError([Problem(shown, "", "not a usable file name")]) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ScenarioError([Problem(shown, "", "not a regular file")])
+    if st.st_size > MAX_FILE_BYTES:
+        raise ScenarioError(
+            [Problem(shown, "", f"{st.st_size:,} bytes; input files are limited to {MAX_FILE_BYTES:,}")]
+        )
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError([Problem(shown, "", f"cannot read file ({exc.strerror})")]) from None
+    if len(raw) > MAX_FILE_BYTES:  # grew after the stat
+        raise ScenarioError([Problem(shown, "", f"input files are limited to {MAX_FILE_BYTES:,} bytes")])
+    data = parse_yaml(_decode(raw, shown), shown)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        got = type(data).__name__
+        raise ScenarioError([Problem(shown, "", f"expected a mapping at the top level, got {got}")])
+    bad = [k for k in data if not isinstance(k, str)]
+    if bad:
+        raise ScenarioError([Problem(shown, str(bad[0]), "expected a text key")])
+    return data

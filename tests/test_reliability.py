@@ -1,0 +1,245 @@
+"""Reliability (issue 14): every output stays where it was asked for and never replaces what
+sim did not write; one writer per sweep folder; work that cannot finish is refused before it
+starts; a sweep says finished only when every run is present and verified; runs carry their
+scenario. Each test is named after what it protects. (Hostile input documents:
+test_hostile_input.py; killed and corrupted sweeps: test_faults.py.)"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sim.cli import main
+from sim.errors import OutputError, ScenarioError, SimError
+from sim.experiments import sweep as sweep_mod
+from sim.experiments.store import read_runs
+from sim.experiments.sweep import run_sweep
+from sim.io import MARKER, atomic, exclusive
+from sim.scenario import load_scenario
+from sim.yamlfile import read_yaml
+
+SMALL = Path(__file__).resolve().parent / "data" / "small.yaml"
+
+
+def _exp(tmp_path: Path, **over) -> Path:
+    exp = {
+        "scenario": str(SMALL),
+        "design": "factorial",
+        "vary": {"model.synergy": [0.0, 0.5, 1.0]},
+        "replications": 2,
+        "base_seed": 5,
+        "steps": 4,
+        "metrics": {"a_share": "states.influence_share[A]"},
+        "chunk": 1,
+    } | over
+    p = tmp_path / "exp.yaml"
+    p.write_text(yaml.safe_dump(exp))
+    return p
+
+
+def _tree(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+# ----------------------------------------------------------------------------- input files
+def test_extends_reads_the_scenario_folder_tree_and_packaged_scenarios_only(tmp_path):
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("password: hunter2\n")
+    folder = tmp_path / "study"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "common.yaml").write_text("extends: baseline.yaml\nname: base\n")  # packaged, by name
+    (folder / "sub" / "base.yaml").write_text("extends: ../common.yaml\nmodel: {synergy: 0.5}\n")
+    (folder / "variant.yaml").write_text("extends: sub/base.yaml\nmodel: {seed: 3}\n")
+    # within the first file's folder tree, chains may go down and back up; packaged by name
+    sc = load_scenario(folder / "variant.yaml")
+    assert (sc.model.synergy, sc.model.seed, len(sc.states)) == (0.5, 3, 21)
+    # but not above the first file's folder
+    (folder / "sub" / "up.yaml").write_text("extends: ../../secret.yaml\n")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(folder / "sub" / "up.yaml")
+    msg = str(exc.value)
+    assert "is outside the scenario's folder" in msg and "hunter2" not in msg
+    (folder / "abs.yaml").write_text(f"extends: {secret}\n")
+    with pytest.raises(ScenarioError, match="outside the scenario's folder"):
+        load_scenario(folder / "abs.yaml")
+    # a symlink inside the folder that points outside it is outside too
+    (folder / "link.yaml").symlink_to(secret)
+    (folder / "via_link.yaml").write_text("extends: link.yaml\n")
+    with pytest.raises(ScenarioError, match="outside the scenario's folder"):
+        load_scenario(folder / "via_link.yaml")
+
+
+def test_input_files_are_limited_in_size_and_must_be_regular_files(tmp_path, monkeypatch):
+    import sim.yamlfile
+
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        read_yaml("/dev/zero")
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        read_yaml(tmp_path)
+    big = tmp_path / "big.yaml"
+    big.write_text("a: " + "x" * 5000 + "\n")
+    monkeypatch.setattr(sim.yamlfile, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(ScenarioError, match="input files are limited to 1,000"):
+        read_yaml(big)
+
+
+def test_aliases_cannot_expand_a_small_file_into_a_huge_document(tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 12)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    assert bomb.stat().st_size < 2000
+    with pytest.raises(ScenarioError, match="once aliases are expanded"):
+        read_yaml(bomb)
+
+
+def test_a_numeric_overflow_stops_the_run_instead_of_writing_wrong_numbers(tmp_path):
+    p = tmp_path / "huge.yaml"
+    p.write_text("extends: baseline.yaml\nstates:\n  - name: Japan\n    market: 1.0e300\n")
+    out = tmp_path / "out"
+    code = main(["run", str(p), "--steps", "8", "--out", str(out), "--quiet"])
+    assert code == 2 and not out.exists()
+
+
+# ----------------------------------------------------------------------------- size limits
+def test_runs_and_sweeps_above_the_limits_are_refused_with_the_estimate_and_the_flag(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["run", "--steps", "20000", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "more than 10,000 steps" in err and "--allow-large" in err and "per run" in err
+    assert not out.exists()
+    # a factorial of 10^12 runs is refused from its size alone, before its runs are listed
+    values = list(range(1000))
+    exp = _exp(
+        tmp_path, vary={f"model.{k}": values for k in ("synergy", "seed", "steps_per_year", "start_year")}
+    )
+    with pytest.raises(SimError, match="more than 200,000 runs") as exc:
+        run_sweep(exp, out=tmp_path / "sw", executor="serial", progress=False)
+    assert "2,000,000,000,000 runs" in str(exc.value) and not (tmp_path / "sw").exists()
+
+
+# ----------------------------------------------------------------------------- output folders
+def test_compare_never_replaces_a_folder_sim_did_not_write(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d, seed in ((a, "1"), (b, "2")):
+        assert main(["run", str(SMALL), "--seed", seed, "--out", str(d), "--quiet"]) == 0
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    assert main(["report", "--compare", str(a), str(b), "--out", str(mine)]) == 2
+    assert (mine / "thesis.tex").read_text() == "years of work" and len(list(mine.iterdir())) == 1
+    # a folder sim wrote is replaced; --force replaces another one
+    ours = tmp_path / "ours"
+    assert main(["report", "--compare", str(a), str(b), "--out", str(ours)]) == 0
+    assert (ours / MARKER).exists() and (ours / "index.html").exists()
+    assert main(["report", "--compare", str(a), str(b), "--out", str(ours)]) == 0
+    assert main(["report", "--compare", str(a), str(b), "--out", str(mine), "--force"]) == 0
+    assert not (mine / "thesis.tex").exists()
+
+
+def test_a_sweep_refuses_an_output_folder_that_is_not_a_sweep(tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "runs.parquet").write_bytes(b"someone else's data")
+    with pytest.raises(SimError, match="is not a sweep folder"):
+        run_sweep(_exp(tmp_path), out=other, executor="serial", progress=False)
+    assert (other / "runs.parquet").read_bytes() == b"someone else's data"
+
+
+def test_two_commands_cannot_write_one_sweep_folder_at_once(tmp_path):
+    out = tmp_path / "sw"
+    with exclusive(out, "sim sweep exp.yaml (the first)"), pytest.raises(SimError) as exc:
+        run_sweep(_exp(tmp_path), out=out, executor="serial", progress=False)
+    msg = str(exc.value)
+    assert f"pid {os.getpid()}" in msg and "the first" in msg and "in use by" in msg
+    assert not (out / "manifest.json").exists()
+    s = run_sweep(_exp(tmp_path), out=out, executor="serial", progress=False)  # the lock went with it
+    assert s.ok == 6
+
+
+def test_an_unwritable_output_fails_before_the_simulation(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["run", "--out", str(blocker / "out")]) == 2
+    assert "cannot create output here" in capsys.readouterr().err
+    with pytest.raises(SimError, match="cannot create output here"):
+        run_sweep(_exp(tmp_path), out=blocker / "sw", executor="serial", progress=False)
+    assert blocker.read_text() == "x"
+
+
+def test_partial_outputs_left_by_a_killed_process_are_removed_on_the_next_write(tmp_path):
+    target = tmp_path / "report"
+    dead = tmp_path / ".report.partial-999999999"  # no such process
+    dead.mkdir()
+    (dead / "half.html").write_text("<html")
+    alive = tmp_path / f".report.partial-{os.getppid()}"  # a running process: kept
+    alive.mkdir()
+    atomic(target, lambda tmp: (tmp / "index.html").write_text("ok"), folder=True)
+    assert not dead.exists() and alive.exists() and (target / "index.html").read_text() == "ok"
+
+
+# ----------------------------------------------------------------------------- sweep status
+def test_a_sweep_is_finished_only_when_every_run_is_present(tmp_path, monkeypatch):
+    exp = _exp(tmp_path)
+    out = tmp_path / "sw"
+    serial = sweep_mod.EXECUTORS["serial"]
+
+    def half(chunks, workers=1):  # an executor that stops early (a lost scheduler)
+        yield from serial(chunks[: len(chunks) // 2], workers)
+
+    monkeypatch.setitem(sweep_mod.EXECUTORS, "serial", half)
+    with pytest.raises(OutputError, match="stopped with 3 of 6 runs done"):
+        run_sweep(exp, out=out, executor="serial", progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete" and not (out / "runs.parquet").exists()
+    with pytest.raises(SimError, match="not a finished sweep"):
+        read_runs(out)
+    monkeypatch.setitem(sweep_mod.EXECUTORS, "serial", serial)
+    s = run_sweep(exp, out=out, executor="serial", progress=False)
+    assert (s.ok, s.skipped) == (3, 3)
+    manifest, runs = read_runs(out)
+    assert manifest["status"] == "finished" and len(runs) == 6 and runs["run_id"].is_unique
+    assert len(manifest["parts"]) == 6 and all(len(e["sha256"]) == 64 for e in manifest["parts"].values())
+
+
+def test_a_corrupted_runs_table_is_refused_by_reports_and_rebuilt_by_resume(tmp_path):
+    exp, out = _exp(tmp_path), tmp_path / "sw"
+    run_sweep(exp, out=out, executor="serial", progress=False)
+    before = pd.read_parquet(out / "runs.parquet")
+    data = bytearray((out / "runs.parquet").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (out / "runs.parquet").write_bytes(bytes(data))
+    assert main(["report", str(out)]) == 2
+    s = run_sweep(exp, out=out, executor="serial", progress=False)
+    assert (s.ok, s.skipped) == (0, 6)
+    pd.testing.assert_frame_equal(read_runs(out)[1], before)
+
+
+def test_sweep_tasks_carry_the_scenario_so_remote_workers_need_no_shared_folder(tmp_path):
+    import shutil
+
+    from sim.experiments import designs
+    from sim.experiments.spec import load_experiment
+    from sim.runner import run_task
+    from sim.scenario.loader import read_scenario
+
+    scen = tmp_path / "scen.yaml"
+    shutil.copy(SMALL, scen)
+    exp, path = load_experiment(_exp(tmp_path, scenario=str(scen)))
+    tasks = designs.tasks(exp, str(path), "sha", read_scenario(str(path)))
+    scen.unlink()  # a worker on another machine: the file is not there
+    row, _ = run_task(tasks[0])
+    assert row["status"] == "ok", row["error"]
+
+
+def test_unknown_state_in_a_metric_fails_before_the_first_run(tmp_path):
+    exp = _exp(tmp_path, metrics={"x": "states.influence_share[Atlantis]"})
+    with pytest.raises(ScenarioError) as exc:
+        run_sweep(exp, out=tmp_path / "sw", executor="serial", progress=False)
+    assert "exp.yaml: metrics.x: unknown state 'Atlantis'" in str(exc.value)
+    assert not (tmp_path / "sw").exists()
