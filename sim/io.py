@@ -51,17 +51,18 @@ def _alive(pid: int) -> bool:
 
 
 def clean_stale(target: Path) -> list[Path]:
-    """Remove the hidden siblings (`.NAME.partial-PID`, `.NAME.old-PID`) that a process killed
-    while writing `target` left behind; those of running processes are kept."""
+    """Remove the hidden siblings (`.NAME.partial-PID`, `.NAME.old-PID`) that processes killed
+    while writing into `target`'s folder left behind; those of running processes are kept."""
     removed: list[Path] = []
     if not target.parent.is_dir():
         return removed
-    for kind in ("partial", "old"):
-        for p in target.parent.glob(f".{target.name}.{kind}-*"):
-            pid = p.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-                _remove(p)
-                removed.append(p)
+    for p in target.parent.glob(".*.*-*"):
+        stem, _, pid = p.name.rpartition("-")
+        if not stem.endswith((".partial", ".old")) or not pid.isdigit():
+            continue
+        if int(pid) != os.getpid() and not _alive(int(pid)):
+            _remove(p)
+            removed.append(p)
     return removed
 
 

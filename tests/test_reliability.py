@@ -243,3 +243,23 @@ def test_unknown_state_in_a_metric_fails_before_the_first_run(tmp_path):
         run_sweep(exp, out=tmp_path / "sw", executor="serial", progress=False)
     assert "exp.yaml: metrics.x: unknown state 'Atlantis'" in str(exc.value)
     assert not (tmp_path / "sw").exists()
+
+
+def test_a_bad_vary_value_is_located_in_the_experiment_file(tmp_path):
+    exp = _exp(tmp_path, vary={"model.synergy": [0.5, -3.0]})
+    with pytest.raises(ScenarioError) as exc:
+        run_sweep(exp, out=tmp_path / "sw", executor="serial", progress=False)
+    msg = str(exc.value)
+    assert msg.startswith(f"{exp}: vary.model.synergy: at -3.0 (model.synergy): ") and "got -3.0" in msg
+    assert not (tmp_path / "sw").exists()
+
+
+def test_leftovers_of_killed_runs_under_other_names_are_removed_too(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    stale = results / ".baseline-20260101-000000.partial-999999999"  # a killed `sim run`
+    stale.mkdir()
+    keep = results / ".notes.txt"  # not ours: the pattern does not match
+    keep.write_text("x")
+    atomic(results / "run2", lambda tmp: (tmp / "a").write_text("1"), folder=True)
+    assert not stale.exists() and keep.exists()

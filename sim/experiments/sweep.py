@@ -36,12 +36,25 @@ class SweepSummary:
     wall_seconds: float
 
 
-def _check_vary(scen: Path, raw: dict, tasks: list[RunTask]) -> None:
-    """Apply the first and last points to the scenario now, so a bad key path is a located
-    error before any run starts."""
+def _check_vary(experiment: str | Path, scen: Path, raw: dict, tasks: list[RunTask]) -> None:
+    """Apply each varied key at the design's first and last values, so that a bad key path or
+    value is an error located in the experiment file (`vary.KEY: at VALUE: ...`) before any
+    run starts; then the first and last points whole."""
     from sim.scenario.loader import finish
 
+    problems: list[Problem] = []
     for task in (tasks[0], tasks[-1]):
+        for key, value in task.overrides:
+            try:
+                finish(copy.deepcopy(raw), str(scen), [(key, value)])
+            except ScenarioError as exc:
+                first = exc.problems[0]
+                where = f" ({first.where})" if first.where else ""
+                problems.append(
+                    Problem(str(experiment), f"vary.{key}", f"at {value!r}{where}: {first.message}")
+                )
+        if problems:
+            raise ScenarioError(problems)
         finish(copy.deepcopy(raw), f"{scen} (with vary: {', '.join(task.params)})", task.overrides)
 
 
@@ -119,7 +132,7 @@ def run_sweep(
         raise SimError(f"{experiment}: the design has no runs")
     check_sweep(n_runs, len(sc.states), exp.steps or sc.n_steps, allow_large, f"{experiment}")
     tasks = designs.tasks(exp, str(scen), sha, raw)
-    _check_vary(scen, raw, tasks)
+    _check_vary(experiment, scen, raw, tasks)
     _check_metrics(experiment, exp, tasks[0])
     root = Path(out) if out else inside(Path("results"), f"sweep-{exp.name}-{ehash[:8]}")
     old = _open_folder(root, ehash, resume)
