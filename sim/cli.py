@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("folder", nargs="?", help="a run or sweep output folder")
     rp.add_argument("--compare", nargs=2, metavar=("DIR_A", "DIR_B"), help="compare two runs")
     rp.add_argument("--out", help="with --compare: output folder (default DIR_A/compare-<DIR_B>)")
-    rp.add_argument("--force", action="store_true", help="replace an output folder that sim did not write")
+    rp.add_argument("--force", action="store_true", help="replace a report folder that sim did not write")
 
     an = sub.add_parser("analyze", help="analyse a finished sweep")
     an_sub = an.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
@@ -256,11 +256,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if (folder / "runs.parquet").exists() or (folder / "parts").exists():
         from sim.report.sweep_report import sweep_report
 
-        print(sweep_report(folder))
+        print(sweep_report(folder, force=args.force))
     else:
         from sim.report.run_report import run_report
 
-        print(run_report(folder))
+        print(run_report(folder, force=args.force))
     return 0
 
 

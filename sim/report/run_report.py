@@ -286,7 +286,7 @@ def _decay_step(folder: Path) -> float:
     return PerYear("share").to_step(float(sc["influence"]["decay"]), int(sc["model"]["steps_per_year"]))
 
 
-def run_report(folder: str | Path) -> Path:
+def run_report(folder: str | Path, force: bool = False) -> Path:
     folder = Path(folder)
     t = load_run(folder)
     manifest = read_manifest(folder)
@@ -311,4 +311,4 @@ def run_report(folder: str | Path) -> Path:
             f"{manifest.get('steps', '?')} steps. Figures are PNG; each has its data as CSV beside it."
         )
 
-    return atomic(folder / "report", build, folder=True) / "index.html"
+    return atomic(folder / "report", build, folder=True, force=force) / "index.html"

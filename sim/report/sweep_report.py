@@ -17,7 +17,7 @@ def _ci(x: pd.Series) -> float:
     return 1.96 * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0
 
 
-def sweep_report(folder: str | Path) -> Path:
+def sweep_report(folder: str | Path, force: bool = False) -> Path:
     folder = Path(folder)
     manifest, runs = read_runs(folder)  # refused unless finished and matching its checksum
     metrics = list(manifest.get("metrics", {}))
@@ -101,4 +101,4 @@ def sweep_report(folder: str | Path) -> Path:
             f"{manifest.get('replications')} replications = {manifest.get('runs')} runs; {len(ok)} ok, {len(failed)} failed."
         )
 
-    return atomic(folder / "report", build, folder=True) / "index.html"
+    return atomic(folder / "report", build, folder=True, force=force) / "index.html"
