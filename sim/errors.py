@@ -68,6 +68,13 @@ def fmt_location(loc: tuple[object, ...], raw: object) -> str:
             if isinstance(item, dict) and isinstance(item.get("name"), str):
                 out += f" ({item['name']})"
             node = item
+        elif (
+            isinstance(part, str)
+            and "[" in part
+            and part.endswith("]")
+            and not (isinstance(node, dict) and part in node)
+        ):
+            continue  # the branch of a union pydantic tried (`list[...]`): not a key
         else:
             # pydantic adds the discriminator tag ('fixed', 'join') as a location part
             if isinstance(node, dict) and part not in node and node.get("kind", node.get("type")) == part:

@@ -41,10 +41,17 @@ def _date(v: object) -> str:
     raise ValueError("expected a date such as 2019, 2019-01 or 2019-01-15")
 
 
-Unit = Annotated[float, AfterValidator(_unit)]
-Positive = Annotated[float, Field(gt=0)]
-NonNeg = Annotated[float, Field(ge=0)]
-Rate = Annotated[float, Field(ge=-0.9, le=5.0)]
+def _no_bool(v: object) -> object:
+    if isinstance(v, bool):
+        raise ValueError("expected a number, not a yes/no value")
+    return v
+
+
+NoBool = BeforeValidator(_no_bool)  # `true` is not 1 (pydantic would otherwise read it so)
+Unit = Annotated[float, NoBool, AfterValidator(_unit)]
+Positive = Annotated[float, NoBool, Field(gt=0)]
+NonNeg = Annotated[float, NoBool, Field(ge=0)]
+Rate = Annotated[float, NoBool, Field(ge=-0.9, le=5.0)]
 Date = Annotated[str, BeforeValidator(_date)]
 Name = Annotated[str, Field(min_length=1)]
 
@@ -89,8 +96,8 @@ class PerYear:
         return -math.expm1(math.log1p(-value) / steps_per_year) if value < 1.0 else 1.0
 
 
-YearRate = Annotated[float, Field(ge=0), PerYear("rate")]
-YearShare = Annotated[float, AfterValidator(_unit), PerYear("share")]
+YearRate = Annotated[float, NoBool, Field(ge=0), PerYear("rate")]
+YearShare = Annotated[float, NoBool, AfterValidator(_unit), PerYear("share")]
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -31,6 +31,7 @@ from sim.errors import SimError
 
 MARKER = ".sim-output"  # in every folder `atomic` creates: the folder is ours to replace
 LOCK = ".sim-lock"
+HELD: set[int] = set()  # lock descriptors this process holds (closed in forked workers)
 
 
 def _remove(path: Path) -> None:
@@ -43,7 +44,7 @@ def _remove(path: Path) -> None:
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError, ValueError):
         return False
     except PermissionError:
         return True
@@ -51,16 +52,20 @@ def _alive(pid: int) -> bool:
 
 
 def clean_stale(target: Path) -> list[Path]:
-    """Remove the hidden siblings (`.NAME.partial-PID`, `.NAME.old-PID`) that processes killed
-    while writing into `target`'s folder left behind; those of running processes are kept."""
+    """Remove what processes killed while writing left beside `target`: its own hidden
+    siblings (`.NAME.partial-PID`, `.NAME.old-PID`), and, under any name, hidden partial
+    folders that carry the marker (a killed `sim run` into `results/`). Only those of
+    processes that no longer run; nothing without our name pattern or marker."""
     removed: list[Path] = []
     if not target.parent.is_dir():
         return removed
-    for p in target.parent.glob(".*.*-*"):
+    for p in target.parent.glob(".*-*"):
         stem, _, pid = p.name.rpartition("-")
-        if not stem.endswith((".partial", ".old")) or not pid.isdigit():
+        if not pid.isdigit() or not stem.endswith((".partial", ".old")):
             continue
-        if int(pid) != os.getpid() and not _alive(int(pid)):
+        own = stem in (f".{target.name}.partial", f".{target.name}.old")
+        marked = p.is_dir() and not p.is_symlink() and (p / MARKER).is_file()
+        if (own or marked) and int(pid) != os.getpid() and not _alive(int(pid)):
             _remove(p)
             removed.append(p)
     return removed
@@ -90,8 +95,8 @@ def atomic(
             raise SimError(f"{target}: already exists; choose another output")
         if target.is_symlink() or (target.is_dir() and not force and not ours(target)):
             raise SimError(
-                f"{target}: exists and was not written by sim; refusing to replace it "
-                "(choose another output folder, or use --force)"
+                f"{target}: exists and has no {MARKER} marker (not written by sim, or by a version "
+                "before 0.2); refusing to replace it (choose another output folder, or use --force)"
             )
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(target)
@@ -100,9 +105,8 @@ def atomic(
     try:
         if folder:
             tmp.mkdir()
-        write(tmp)
-        if folder:
             (tmp / MARKER).write_text("written by sim; safe for sim to replace\n", encoding="utf-8")
+        write(tmp)
         if target.is_dir() and not target.is_symlink():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.replace(target, old)
@@ -157,7 +161,13 @@ def exclusive(folder: str | Path, command: str = "") -> Iterator[None]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:  # never through a symbolic link: the lock file is ours, inside the folder
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise SimError(
+            f"{path}: cannot open the lock file ({exc.strerror}); is it a symbolic link?"
+        ) from None
+    HELD.add(fd)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -182,4 +192,14 @@ def exclusive(folder: str | Path, command: str = "") -> Iterator[None]:
         os.pwrite(fd, json.dumps(info).encode(), 0)
         yield
     finally:
+        HELD.discard(fd)
         os.close(fd)  # releases the lock
+
+
+def release_inherited() -> None:
+    """In a forked worker: close the lock descriptors inherited from the driver, so that a
+    killed driver's lock goes with it even while its workers linger."""
+    for fd in list(HELD):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    HELD.clear()

@@ -32,12 +32,12 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from sim.engine.types import Array, BoolArray, IntArray
-from sim.fields import NonNeg, Positive, Strict, Unit, YearRate, YearShare, per_step
+from sim.fields import NoBool, NonNeg, Positive, Strict, Unit, YearRate, YearShare, per_step
 
 
 class FixedPolicy(Strict):
     kind: Literal["fixed"]
-    mix: dict[str, Annotated[float, Field(ge=0, le=1e6)]]  # relative weights (their scale is free)
+    mix: dict[str, Annotated[float, NoBool, Field(ge=0, le=1e6)]]  # relative weights (their scale is free)
 
 
 class LearningPolicy(Strict):

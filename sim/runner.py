@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import SimError
-from sim.io import atomic, inside
+from sim.io import MARKER, atomic, inside
 
 if TYPE_CHECKING:
     from sim.model import RuleMakingModel
@@ -170,10 +170,10 @@ def run_task(task: RunTask | Mapping[str, Any]) -> tuple[dict[str, Any], list[tu
         row.update(status="ok", error="", steps_run=int(model.steps))
     except Exception as exc:  # a failed run is data, not a crash of the sweep
         msg = str(exc).strip() or type(exc).__name__
+        for name in task.metrics:  # the same column order as an ok row
+            row[name] = float("nan")
         row.update(status="failed", error=f"{type(exc).__name__}: {msg}"[:2000], steps_run=0)
         row["traceback"] = traceback.format_exc(limit=5)[-4000:]
-        for name in task.metrics:
-            row[name] = float("nan")
     row["wall_seconds"] = time.perf_counter() - t0
     return row, series_rows
 
@@ -236,7 +236,7 @@ def write_run(result: RunResult, out: Path, command: str) -> Path:
             "started": result.started,
             "finished": result.finished,
             "wall_seconds": round(result.wall_seconds, 4),
-            "files": sorted(p.name for p in tmp.iterdir()),
+            "files": sorted(p.name for p in tmp.iterdir() if p.name != MARKER),
             **result.extra,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -49,8 +49,12 @@ class _Loader(yaml.SafeLoader):
             self._depth -= 1
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+        """Refuse a key written twice in one mapping. Keys brought in by a merge (`<<: *anchor`)
+        may be overridden, as YAML intends; SafeLoader flattens those merges afterwards."""
         seen: dict[Any, Any] = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = self.construct_object(key_node, deep=True)
             try:
                 first = seen.get(key)

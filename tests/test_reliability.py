@@ -259,7 +259,96 @@ def test_leftovers_of_killed_runs_under_other_names_are_removed_too(tmp_path):
     results.mkdir()
     stale = results / ".baseline-20260101-000000.partial-999999999"  # a killed `sim run`
     stale.mkdir()
+    (stale / MARKER).write_text("")  # written first, so a killed run's partial folder carries it
     keep = results / ".notes.txt"  # not ours: the pattern does not match
     keep.write_text("x")
     atomic(results / "run2", lambda tmp: (tmp / "a").write_text("1"), folder=True)
     assert not stale.exists() and keep.exists()
+
+
+# ----------------------------------------------------------------------------- from review
+def test_cleanup_never_touches_hidden_files_that_are_not_sim_leftovers(tmp_path):
+    (tmp_path / ".zshrc.old-2024").write_text("mine")
+    photos = tmp_path / ".photos.partial-31337"  # our pattern, but no marker and another name
+    photos.mkdir()
+    (photos / "a.jpg").write_text("pic")
+    (tmp_path / ".x.old-99999999999999999999999").write_text("huge pid")
+    atomic(tmp_path / "out", lambda tmp: (tmp / "a").write_text("1"), folder=True)
+    assert (tmp_path / ".zshrc.old-2024").exists() and (photos / "a.jpg").exists()
+    assert (tmp_path / ".x.old-99999999999999999999999").exists()
+
+
+def test_a_killed_drivers_lock_does_not_live_on_in_its_forked_workers(tmp_path):
+    from sim.experiments.executors import init_worker
+
+    folder = tmp_path / "sw"
+    with exclusive(folder, "driver"):
+        ready_r, ready_w = os.pipe()
+        go_r, go_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # a pool worker: it inherits the driver's descriptors
+            init_worker()
+            os.write(ready_w, b"1")
+            os.read(go_r, 1)  # lingers until told
+            os._exit(0)
+        os.read(ready_r, 1)
+    try:
+        with exclusive(folder, "second"):  # the driver is gone; its worker still runs
+            pass
+    finally:
+        os.write(go_w, b"x")
+        os.waitpid(pid, 0)
+
+
+def test_a_symlinked_lock_file_is_refused_and_its_target_untouched(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    sw = tmp_path / "sw"
+    sw.mkdir()
+    (sw / ".sim-lock").symlink_to(victim)
+    with pytest.raises(SimError, match="lock file"):
+        run_sweep(_exp(tmp_path), out=sw, executor="serial", progress=False)
+    assert victim.read_text() == "precious"
+
+
+def test_a_folder_with_a_manifest_that_is_not_a_sweeps_is_refused(tmp_path):
+    for text in ("not json", "[1, 2]", '{"scenario": "x"}'):
+        u = tmp_path / "u"
+        u.mkdir(exist_ok=True)
+        (u / "manifest.json").write_text(text)
+        with pytest.raises(SimError, match="not a sweep"):
+            run_sweep(_exp(tmp_path), out=u, executor="serial", progress=False)
+        assert (u / "manifest.json").read_text() == text and not (u / "parts").exists()
+
+
+def test_yaml_merge_keys_still_load_and_may_override(tmp_path):
+    p = tmp_path / "m.yaml"
+    p.write_text(
+        "extends: baseline.yaml\nx-cap: &cap {standards: 0.9, regulatory: 0.5, discourse: 0.1}\n"
+        "states:\n  - name: United States\n    capacities:\n      <<: *cap\n      discourse: 0.7\n"
+    )
+    us = next(s for s in load_scenario(p).states if s.name == "United States")
+    assert (us.capacities.standards, us.capacities.discourse) == (0.9, 0.7)
+
+
+def test_yes_no_values_are_refused_inside_lists_and_mappings_too():
+    for key, value in (
+        ("states.Japan.position", [True, 0.5, 0.5, 0.5, 0.5]),
+        ("states.Japan.policy", {"kind": "fixed", "mix": {"institutional": True, "discourse": 1}}),
+    ):
+        with pytest.raises(ScenarioError, match="not a yes/no value"):
+            load_scenario(None, [(key, value)])
+
+
+def test_a_failed_run_has_the_same_columns_in_the_same_order_as_an_ok_run():
+    from sim.runner import RunTask, run_task
+
+    metrics = {"a_share": "states.influence_share[A]"}
+    ok, _ = run_task(
+        RunTask(str(SMALL), seed=1, steps=2, metrics=metrics, overrides=(("model.synergy", 0.5),))
+    )
+    bad, _ = run_task(
+        RunTask(str(SMALL), seed=1, steps=2, metrics=metrics, overrides=(("model.synergy", -5),))
+    )
+    assert (ok["status"], bad["status"]) == ("ok", "failed")
+    assert list(ok) == list(bad)

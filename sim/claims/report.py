@@ -121,4 +121,4 @@ def write_outputs(results, out: Path, manifest: dict, runs: pd.DataFrame) -> Non
             f"replication's seed), {manifest['runs']} runs in {manifest['wall_seconds']} s."
         )
 
-    atomic(out / "report", build, folder=True)
+    atomic(out / "report", build, folder=True, force=True)  # `out` holds claims results: its report is ours

@@ -22,7 +22,7 @@ from sim.claims.stats import effect_ci, verdict
 from sim.errors import SimError
 from sim.experiments.designs import run_seed
 from sim.experiments.executors import EXECUTORS
-from sim.io import MARKER, check_writable, inside, ours
+from sim.io import MARKER, check_writable, inside
 from sim.runner import RunTask
 
 
@@ -174,7 +174,7 @@ def run_claims(
     _preflight(plan, suite, path)
     out_dir = Path(out) if out else inside(Path("results"), f"claims-{dt.datetime.now():%Y%m%d-%H%M%S}")
     check_writable(out_dir)
-    if out_dir.is_dir() and not ours(out_dir) and not (out_dir / "claims.csv").exists():
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / "claims.csv").is_file():
         raise SimError(f"{out_dir}: exists, is not empty and holds no claims results; choose another --out")
     t0 = time.perf_counter()
     tasks = plan.tasks

@@ -20,6 +20,9 @@ def init_worker() -> None:
     """One thread per worker for numeric libraries (set before they start their pools)."""
     import os
 
+    from sim.io import release_inherited
+
+    release_inherited()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
         os.environ[var] = "1"
 

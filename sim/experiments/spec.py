@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -65,6 +66,16 @@ class Experiment(Strict):
     every: int | None = Field(None, ge=1)
     stop_when: StopWhen | None = None
     chunk: Annotated[int, Field(ge=1, le=10_000)] = 16
+
+    @model_validator(mode="after")
+    def _metric_names(self) -> Experiment:
+        for name in self.metrics:
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", name) or name.startswith("."):
+                raise ValueError(
+                    f"metrics: {name!r} is not a usable metric name (letters, digits, '.', '_', '-'; "
+                    "it names output files)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _design_values(self) -> Experiment:

@@ -60,8 +60,10 @@ class SweepStore:
         self.series.mkdir(exist_ok=True)
         (self.root / MARKER).touch()
         self.manifest: dict[str, Any] = manifest if manifest is not None else {}
+        self.legacy = "parts" not in self.manifest  # begun by a version without checksums
         self.manifest.setdefault("parts", {})
-        existing = sorted(self.parts.glob("runs-*.parquet"))
+        # part numbers are never reused, not even those of rejected parts
+        existing = [*self.parts.glob("runs-*.parquet"), *(self.root / "rejected").glob("runs-*.parquet")]
         self.next_part = 1 + max((int(p.stem.split("-")[1]) for p in existing), default=0)
         self.wall = 0.0
         self.rejected: list[str] = []
@@ -85,7 +87,12 @@ class SweepStore:
         for p in sorted(self.parts.glob("runs-*.parquet")):
             entry = self.manifest["parts"].get(p.name)
             if entry is None:
-                self._reject(p, "not recorded in the manifest (written when the sweep was killed?)")
+                why = (
+                    "begun by an earlier version of sim, without checksums"
+                    if self.legacy
+                    else ("not recorded in the manifest (written when the sweep was killed?)")
+                )
+                self._reject(p, why)
                 continue
             if sha256_file(p) != entry.get("sha256"):
                 self._reject(p, "checksum does not match the manifest (corrupted)")
@@ -169,6 +176,8 @@ def read_runs(folder: str | Path) -> tuple[dict[str, Any], pd.DataFrame]:
         raise SimError(f"{folder}: not a sweep folder (no manifest.json)") from None
     except (OSError, ValueError) as exc:
         raise SimError(f"{folder}/manifest.json: unreadable ({type(exc).__name__})") from None
+    if not isinstance(manifest, dict):
+        raise SimError(f"{folder}/manifest.json: not a sweep's manifest")
     runs = folder / "runs.parquet"
     if manifest.get("status") != "finished" or not runs.exists():
         raise SimError(

@@ -20,7 +20,7 @@ from sim.experiments import designs
 from sim.experiments.executors import EXECUTORS
 from sim.experiments.spec import Experiment, dump, experiment_hash, load_experiment
 from sim.experiments.store import SweepStore
-from sim.io import LOCK, check_writable, exclusive, inside, write_text
+from sim.io import LOCK, MARKER, check_writable, exclusive, inside, write_text
 from sim.limits import check_sweep
 from sim.runner import RunTask
 
@@ -90,15 +90,18 @@ def _open_folder(root: Path, ehash: str, resume: bool) -> dict[str, Any]:
     if not root.is_dir():
         raise SimError(f"{root}: exists and is not a folder; choose another --out")
     manifest_path = root / "manifest.json"
-    if not manifest_path.exists():
-        if any(p.name != LOCK for p in root.iterdir()):
+    if not manifest_path.exists():  # new, empty, or a sweep killed before its first manifest
+        started = {LOCK, MARKER, "parts", "series"}
+        if any(p.name not in started for p in root.iterdir()) or any((root / "parts").glob("*")):
             raise SimError(f"{root}: exists, is not empty and is not a sweep folder; choose another --out")
         return {}
     try:
         old = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        old = {}  # unreadable: every part is checked again (and rejected without a record)
-    if old and old.get("experiment_sha256") != ehash:
+        old = None
+    if not isinstance(old, dict) or "experiment_sha256" not in old:
+        raise SimError(f"{root}: its manifest.json is not a sweep's; choose another --out")
+    if old.get("experiment_sha256") != ehash:
         raise SimError(
             f"{root}: holds a different experiment ({old.get('experiment')}); choose another --out"
         )
@@ -135,8 +138,9 @@ def run_sweep(
     _check_vary(experiment, scen, raw, tasks)
     _check_metrics(experiment, exp, tasks[0])
     root = Path(out) if out else inside(Path("results"), f"sweep-{exp.name}-{ehash[:8]}")
-    old = _open_folder(root, ehash, resume)
+    _open_folder(root, ehash, resume)
     with exclusive(root, command):
+        old = _open_folder(root, ehash, resume=False)  # again, now that no one else writes here
         return _run(exp, scen, sha, ehash, tasks, root, old, workers, executor, scheduler, progress, command)
 
 
@@ -185,7 +189,7 @@ def _run(
     todo = [t for t in tasks if t.run_id not in done]
     skipped = len(tasks) - len(todo)
     manifest["counts"] = {"done": 0, "failed": 0, "skipped": skipped}
-    manifest["rejected_parts"] = store.rejected
+    manifest["rejected_parts"] = [*(old.get("rejected_parts") or []), *store.rejected]
     (root / "runs.parquet").unlink(missing_ok=True)  # rewritten when this sweep completes
     manifest.pop("runs_sha256", None)
     write_text(root / "experiment.resolved.yaml", dump(exp))
@@ -260,7 +264,7 @@ def _run(
                         f"the executor stopped with {len(present)} of {len(known)} runs done (a scheduler "
                         f"or worker lost?); run the same command again to finish: {root}"
                     )
-                manifest["rejected_parts"] = store.rejected
+                manifest["rejected_parts"] = [*(old.get("rejected_parts") or []), *store.rejected]
             manifest["status"] = status
             store.write_manifest()
         except OSError as exc:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import matplotlib
 
+from sim.errors import SimError
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -109,6 +111,9 @@ def provenance_html(manifest: dict) -> str:
 
 def read_manifest(folder: Path) -> dict:
     try:
-        return json.loads((folder / "manifest.json").read_text())
+        data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
+    except ValueError:
+        raise SimError(f"{folder}/manifest.json: not valid JSON") from None
+    return data if isinstance(data, dict) else {}

@@ -256,9 +256,29 @@ def model_from(cls: type[BaseModel], raw: dict, source: str):
     try:
         return cls.model_validate(raw)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
+        errors = _one_branch(exc.errors(include_url=False))
         problems = [Problem(source, fmt_location(tuple(e["loc"]), raw), _message(e)) for e in errors]
         raise ScenarioError(problems) from None
+
+
+def _branch(part: object) -> bool:
+    """A location part that names a branch of a union (`list[...]`, `function-after[...]`)."""
+    return isinstance(part, str) and "[" in part and part.endswith("]")
+
+
+def _one_branch(errors: list[Any]) -> list[Any]:
+    """For a value given as one form of a union (a position as a list, not a mapping), keep the
+    errors of the form it was given in: drop 'expected a mapping/list' from the other form."""
+    deeper = {tuple(p for p in e["loc"] if not _branch(p)) for e in errors if _branch(e["loc"][-1]) is False}
+    out = []
+    for e in errors:
+        loc = tuple(e["loc"])
+        if loc and _branch(loc[-1]) and e["type"] in ("dict_type", "list_type"):
+            base = tuple(p for p in loc if not _branch(p))
+            if any(d[: len(base)] == base and len(d) > len(base) for d in deeper):
+                continue
+        out.append(e)
+    return out
 
 
 def validate(raw: dict, source: str) -> Scenario:
