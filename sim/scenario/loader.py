@@ -269,7 +269,9 @@ def _branch(part: object) -> bool:
 def _one_branch(errors: list[Any]) -> list[Any]:
     """For a value given as one form of a union (a position as a list, not a mapping), keep the
     errors of the form it was given in: drop 'expected a mapping/list' from the other form."""
-    deeper = {tuple(p for p in e["loc"] if not _branch(p)) for e in errors if _branch(e["loc"][-1]) is False}
+    deeper = {
+        tuple(p for p in e["loc"] if not _branch(p)) for e in errors if e["loc"] and not _branch(e["loc"][-1])
+    }
     out = []
     for e in errors:
         loc = tuple(e["loc"])
