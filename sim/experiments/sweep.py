@@ -90,9 +90,16 @@ def _open_folder(root: Path, ehash: str, resume: bool) -> dict[str, Any]:
     if not root.is_dir():
         raise SimError(f"{root}: exists and is not a folder; choose another --out")
     manifest_path = root / "manifest.json"
-    if not manifest_path.exists():  # new, empty, or a sweep killed before its first manifest
-        started = {LOCK, MARKER, "parts", "series"}
-        if any(p.name not in started for p in root.iterdir()) or any((root / "parts").glob("*")):
+    if not manifest_path.exists():  # new, empty, or a sweep stopped before its first manifest
+        started = {LOCK, MARKER, "parts", "series", "experiment.resolved.yaml"}
+
+        def ours_at_start(name: str) -> bool:
+            stem, _, pid = name.rpartition(".partial-")
+            return name in started or (
+                pid.isdigit() and stem.lstrip(".") in ("experiment.resolved.yaml", "manifest.json")
+            )
+
+        if any(not ours_at_start(p.name) for p in root.iterdir()) or any((root / "parts").glob("*")):
             raise SimError(f"{root}: exists, is not empty and is not a sweep folder; choose another --out")
         return {}
     try:
