@@ -17,10 +17,13 @@ def _pin_blas_kernel() -> None:
             flags = next((line for line in fh if line.startswith("flags")), "")
     except OSError:
         return
-    if " avx2" in flags and " fma" in flags:
-        _os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+    if " avx2" in flags and " fma" in flags and _os.environ.get("OPENBLAS_CORETYPE", "Haswell") == "Haswell":
+        global BLAS_KERNEL
+        BLAS_KERNEL = "haswell"
+        _os.environ["OPENBLAS_CORETYPE"] = "Haswell"
 
 
+BLAS_KERNEL: str | None = None  # the OpenBLAS kernel runs must use (checked in sweep workers)
 _pin_blas_kernel()
 
 __version__ = "0.1.0"

@@ -178,8 +178,32 @@ def run_task(task: RunTask | Mapping[str, Any]) -> tuple[dict[str, Any], list[tu
     return row, series_rows
 
 
+def check_blas_kernel() -> None:
+    """Refuse to run where OpenBLAS uses other kernels than sim pins (`sim/__init__.py`): a
+    worker that loaded numpy before sim (a `dask worker` started without
+    OPENBLAS_CORETYPE=Haswell) would give results that differ in the last bits."""
+    import sim
+
+    if sim.BLAS_KERNEL is None:
+        return
+    from threadpoolctl import threadpool_info
+
+    archs = {
+        str(i.get("architecture", "")).lower()
+        for i in threadpool_info()
+        if i.get("internal_api") == "openblas"
+    }
+    if archs and archs != {sim.BLAS_KERNEL}:
+        raise SimError(
+            f"this process uses OpenBLAS's {', '.join(sorted(archs))} kernels (numpy was loaded before sim), "
+            "so its results would differ in the last bits; start it with OPENBLAS_CORETYPE=Haswell"
+        )
+
+
 def run_chunk(tasks: list[RunTask]) -> list[tuple[dict[str, Any], list[tuple[Any, ...]]]]:
-    """Run a list of tasks in this process (the unit of work handed to an executor)."""
+    """Run a list of tasks in this process (the unit of work handed to an executor), after
+    checking that it computes as every other process does."""
+    check_blas_kernel()
     return [run_task(t) for t in tasks]
 
 

@@ -99,8 +99,12 @@ def local(chunks: list[Chunk], workers: int = 2) -> Iterator[list]:
 
 def dask(chunks: list[Chunk], workers: int = 2, scheduler: str | None = None) -> Iterator[list]:
     """The same task function on a dask.distributed scheduler (or a LocalCluster)."""
+    import logging
+
     from dask.distributed import Client, LocalCluster, as_completed
 
+    # distributed logs a lost scheduler with tracebacks of its own; the sweep reports it
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(

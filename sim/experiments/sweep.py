@@ -79,6 +79,14 @@ def _check_metrics(experiment: str | Path, exp: Experiment, task: RunTask) -> No
         raise ScenarioError(problems)
 
 
+def _disk_error(exc: OSError) -> bool:
+    """An error of the file system (full, read-only, denied), not of a connection."""
+    import errno
+
+    codes = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
+    return exc.errno in codes and not isinstance(exc, ConnectionError)
+
+
 def _open_folder(root: Path, ehash: str, resume: bool) -> dict[str, Any]:
     """Check the output folder before any run: writable, and either new, empty, or a sweep of
     this same experiment (whose manifest, with its record of parts, is returned)."""
@@ -105,6 +113,8 @@ def _open_folder(root: Path, ehash: str, resume: bool) -> dict[str, Any]:
     try:
         old = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        if (root / MARKER).is_file() and (root / "parts").is_dir():
+            return {}  # our sweep with a damaged manifest: every part is checked again and rerun
         old = None
     if not isinstance(old, dict) or "experiment_sha256" not in old:
         raise SimError(f"{root}: its manifest.json is not a sweep's; choose another --out")
@@ -148,7 +158,15 @@ def run_sweep(
     _open_folder(root, ehash, resume)
     with exclusive(root, command):
         old = _open_folder(root, ehash, resume=False)  # again, now that no one else writes here
-        return _run(exp, scen, sha, ehash, tasks, root, old, workers, executor, scheduler, progress, command)
+        try:
+            return _run(
+                exp, scen, sha, ehash, tasks, root, old, workers, executor, scheduler, progress, command
+            )
+        except OSError as exc:  # before the runs: the first manifest, the resolved experiment
+            raise OutputError(
+                f"{root}: cannot write ({exc.strerror or exc}); free space (or fix the folder) and run "
+                "the same command again"
+            ) from None
 
 
 def _run(
@@ -229,11 +247,18 @@ def _run(
         status = "interrupted"
         raise
     except OSError as exc:
-        status = f"stopped: {exc.strerror or type(exc).__name__}"
-        error = OutputError(
-            f"{root}: cannot write ({exc.strerror or exc}); the runs saved so far are kept. "
-            "Free space (or fix the folder) and run the same command again to finish"
-        )
+        if not _disk_error(exc):  # a lost connection (Dask's CommClosedError is an OSError)
+            status = f"stopped: {type(exc).__name__}"
+            error = OutputError(
+                f"the executor stopped ({type(exc).__name__}: {str(exc)[:200]}); the runs saved so far "
+                f"are kept. Run the same command again to finish: {root}"
+            )
+        else:
+            status = f"stopped: {exc.strerror or type(exc).__name__}"
+            error = OutputError(
+                f"{root}: cannot write ({exc.strerror or exc}); the runs saved so far are kept. "
+                "Free space (or fix the folder) and run the same command again to finish"
+            )
     except Exception as exc:
         from concurrent.futures.process import BrokenProcessPool
 
