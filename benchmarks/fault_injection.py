@@ -445,6 +445,10 @@ class Lab:
         self.mounts: list[Path] = []
         self.n = 0
         self.env = {k: v for k, v in os.environ.items() if k != "SIM_DEBUG"}
+        import sim
+
+        if sim.BLAS_KERNEL:  # hand-started `dask worker`s need it (docs/reliability.md)
+            self.env["OPENBLAS_CORETYPE"] = "Haswell"
 
     def sweep(self, out: Path, *extra: str) -> list[str]:
         return [PY, "-m", "sim", "sweep", str(self.exp), "--out", str(out), "--quiet", *extra]

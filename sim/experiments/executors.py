@@ -104,7 +104,9 @@ def dask(chunks: list[Chunk], workers: int = 2, scheduler: str | None = None) ->
     from dask.distributed import Client, LocalCluster, as_completed
 
     # distributed logs a lost scheduler with tracebacks of its own; the sweep reports it
-    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    for name in ["distributed", *logging.root.manager.loggerDict]:
+        if name.startswith("distributed"):  # its config gives some children levels of their own
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(
