@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import json
 import operator
 import time
@@ -178,6 +179,7 @@ def run_task(task: RunTask | Mapping[str, Any]) -> tuple[dict[str, Any], list[tu
     return row, series_rows
 
 
+@functools.cache
 def check_blas_kernel() -> None:
     """Refuse to run where OpenBLAS uses other kernels than sim pins (`sim/__init__.py`): a
     worker that loaded numpy before sim (a `dask worker` started without
