@@ -150,7 +150,7 @@ def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     sc = scenario_of(task)  # every check before any work: the scenario, its size, the output
     check_run(len(sc.states), sc.n_steps, args.allow_large)
     check_writable(Path(args.out) if args.out else Path("results"))
-    result = run_one(task)
+    result = run_one(task, sc)
     out = Path(args.out) if args.out else default_out(result)
     write_run(result, out, command_line(argv))
     if not args.quiet:

@@ -99,13 +99,14 @@ def _as_task(task: RunTask | Mapping[str, Any]) -> RunTask:
     return task if isinstance(task, RunTask) else RunTask(**task)
 
 
-def run_one(task: RunTask | Mapping[str, Any]) -> RunResult:
-    """Build, run and tabulate one model; raises `ScenarioError` on a bad scenario."""
+def run_one(task: RunTask | Mapping[str, Any], scenario: Scenario | None = None) -> RunResult:
+    """Build, run and tabulate one model; raises `ScenarioError` on a bad scenario.
+    `scenario`: the task's scenario when the caller has already validated it."""
     from sim.model import RuleMakingModel
     from sim.scenario import resolved_yaml, scenario_hash
 
     task = _as_task(task)
-    sc = scenario_of(task)
+    sc = scenario if scenario is not None else scenario_of(task)
     started = _now()
     t0 = time.perf_counter()
     model = RuleMakingModel(sc)
