@@ -57,10 +57,32 @@ def _parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="run an experiment: many runs over varied parameters")
     sw.add_argument("experiment", help="experiment YAML (experiments/*.yaml)")
     sw.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    sw.add_argument("--executor", choices=["local", "dask", "serial"], default="local")
-    sw.add_argument("--scheduler", help="dask.distributed scheduler address (default: a LocalCluster)")
+    sw.add_argument(
+        "--executor",
+        choices=["local", "dask", "serial"],
+        default=None,
+        help="where runs execute (default: local processes; dask when --scheduler is given)",
+    )
+    sw.add_argument(
+        "--scheduler",
+        help="dask.distributed scheduler address: runs on that cluster (implies --executor dask)",
+    )
     sw.add_argument("--out", help="output folder (default: results/sweep-<name>-<hash>)")
     sw.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out")
+    sw.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run only shard I of N, counted from 1 (1/4 ... 4/4): the runs whose index k has "
+        "k %% N == I - 1, with the whole sweep's seeds and run ids, into a folder of its own "
+        "(default: results/sweep-<name>-<hash>-shard-I-of-N); for job arrays",
+    )
+    sw.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="DIR",
+        help="run nothing: combine the finished shard folders DIR... into one sweep folder "
+        "(--out; default results/sweep-<name>-<hash>), as if the sweep had run in one go",
+    )
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.add_argument("--report", action="store_true", help="also write the plotted report (DIR/report)")
     sw.add_argument(
@@ -169,37 +191,68 @@ def _cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")  # one thread per process: the workers are the parallelism
     from sim.errors import SimError
-    from sim.experiments.sweep import run_sweep
+    from sim.experiments.sweep import merge_shards, run_sweep
     from sim.provenance import command_line
 
+    if args.merge is not None:
+        for flag, given in (("--shard", args.shard is not None), ("--resume", args.resume)):
+            if given:
+                raise SimError(
+                    f"--merge: cannot be combined with {flag} (a merge cut short is finished by the same "
+                    "--merge command)"
+                )
+        m = merge_shards(
+            args.experiment, args.merge, args.out, command_line(argv), allow_large=args.allow_large
+        )
+        print(
+            f"merged {m.shards} shards: {m.total} runs, {m.ok} ok, {m.failed} failed ({m.copied} parts "
+            f"copied, {m.wall_seconds:.1f} s); wrote {m.out}"
+        )
+        if args.report:
+            from sim.report.sweep_report import sweep_report
+
+            print(f"report: {sweep_report(m.out)}")
+        return _sweep_failures(m.failed, m.failures)
     if args.workers < 1:
         raise SimError(f"--workers: expected a positive whole number, got {args.workers}")
+    if args.scheduler and args.executor not in (None, "dask"):
+        raise SimError(
+            f"--scheduler: runs on a Dask cluster, so it needs --executor dask, not {args.executor}"
+        )
+    executor = args.executor or ("dask" if args.scheduler else "local")
     s = run_sweep(
         args.experiment,
         out=args.out,
         workers=args.workers,
-        executor=args.executor,
+        executor=executor,
         scheduler=args.scheduler,
         resume=args.resume,
         progress=not args.quiet,
         command=command_line(argv),
         allow_large=args.allow_large,
+        shard=args.shard,
     )
     print(
-        f"{s.total} runs: {s.ok} done now, {s.skipped} done before, {s.failed} failed "
+        (f"shard {s.shard}: " if s.shard else "")
+        + f"{s.total} runs: {s.ok} done now, {s.skipped} done before, {s.failed} failed "
         f"({s.wall_seconds:.1f} s); wrote {s.out}"
     )
     if args.report:
         from sim.report.sweep_report import sweep_report
 
         print(f"report: {sweep_report(s.out)}")
-    if s.failed:
-        for run_id, err in s.failures[:10]:
-            print(f"  failed {run_id}: {err}", file=sys.stderr)
-        if s.failed > 10:
-            print(f"  ... and {s.failed - 10} more (see runs.parquet, status == 'failed')", file=sys.stderr)
-        return 1
-    return 0
+    return _sweep_failures(s.failed, s.failures)
+
+
+def _sweep_failures(failed: int, failures: list[tuple[str, str]]) -> int:
+    """List failed runs (exit code 1), or 0."""
+    if not failed:
+        return 0
+    for run_id, err in failures[:10]:
+        print(f"  failed {run_id}: {err}", file=sys.stderr)
+    if failed > 10:
+        print(f"  ... and {failed - 10} more (see runs.parquet, status == 'failed')", file=sys.stderr)
+    return 1
 
 
 def _cmd_claims(args: argparse.Namespace, argv: list[str]) -> int:

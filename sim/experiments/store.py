@@ -9,6 +9,8 @@
   are run again (`verified_parts`);
 - `runs.parquet`: all runs, one row each, sorted by run index; written (atomically) only
   when every run of the sweep has a verified row, with its own checksum in the manifest.
+Another sweep's parts (a shard's) are checked without writing anything (`check_parts`) and
+copied in as parts of this one (`copy_part`), their checksums checked again on the copy.
 The driver holds one chunk at a time; memory does not grow with the number of runs.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,64 @@ def _atomic_table(table: pa.Table, path: Path) -> str:
 
     atomic(path, write)
     return digest
+
+
+def _atomic_copy(src: Path, dest: Path, sha256: str) -> None:
+    """Copy `src` to `dest` atomically, refusing a copy whose sha256 is not `sha256` (the
+    source changed since it was checked)."""
+
+    def write(tmp: Path) -> None:
+        shutil.copyfile(src, tmp)
+        if sha256_file(tmp) != sha256:
+            raise SimError(f"{src}: changed while being copied (its checksum no longer matches); run again")
+
+    atomic(dest, write)
+
+
+def part_problem(
+    part: Path, entry: dict[str, Any] | None, known: set[str] | None = None, legacy: bool = False
+) -> str | None:
+    """Why the part `parts/runs-N.parquet` (and its series part) cannot be trusted, given its
+    `entry` in the manifest; None if its checksums match and its rows are runs of `known`.
+    Reads only."""
+    if entry is None:
+        return (
+            "begun by an earlier version of sim, without checksums"
+            if legacy
+            else "not recorded in the manifest (written when the sweep was killed?)"
+        )
+    if sha256_file(part) != entry.get("sha256"):
+        return "checksum does not match the manifest (corrupted)"
+    s = part.parent.parent / "series" / f"part-{part.stem.split('-')[1]}.parquet"
+    if entry.get("series_sha256") and (not s.exists() or sha256_file(s) != entry["series_sha256"]):
+        return "its series part is missing or corrupted"
+    try:
+        ids = pq.read_table(part, columns=["run_id"]).column("run_id").to_pylist()
+    except Exception as exc:  # unreadable despite a matching checksum: written corrupt
+        return f"unreadable ({type(exc).__name__})"
+    if len(ids) != entry.get("rows") or (known is not None and not set(ids) <= known):
+        return "holds rows that are not runs of this sweep"
+    return None
+
+
+def check_parts(
+    folder: Path, manifest: dict[str, Any], known: set[str] | None = None
+) -> tuple[list[Path], list[str]]:
+    """The parts of another sweep's `folder` checked as `SweepStore.verified_parts` checks its
+    own, without moving or writing anything: the good parts, and one located problem for
+    each part that cannot be trusted."""
+    entries = manifest.get("parts")
+    good: list[Path] = []
+    problems: list[str] = []
+    for p in sorted((folder / "parts").glob("runs-*.parquet")):
+        why = part_problem(
+            p, entries.get(p.name) if isinstance(entries, dict) else None, known, entries is None
+        )
+        if why is None:
+            good.append(p)
+        else:
+            problems.append(f"{p}: {why}")
+    return good, problems
 
 
 class SweepStore:
@@ -85,31 +146,11 @@ class SweepStore:
         (`known`: its run ids); the others are rejected."""
         good = []
         for p in sorted(self.parts.glob("runs-*.parquet")):
-            entry = self.manifest["parts"].get(p.name)
-            if entry is None:
-                why = (
-                    "begun by an earlier version of sim, without checksums"
-                    if self.legacy
-                    else ("not recorded in the manifest (written when the sweep was killed?)")
-                )
+            why = part_problem(p, self.manifest["parts"].get(p.name), known, self.legacy)
+            if why is None:
+                good.append(p)
+            else:
                 self._reject(p, why)
-                continue
-            if sha256_file(p) != entry.get("sha256"):
-                self._reject(p, "checksum does not match the manifest (corrupted)")
-                continue
-            s = self.series / f"part-{p.stem.split('-')[1]}.parquet"
-            if entry.get("series_sha256") and (not s.exists() or sha256_file(s) != entry["series_sha256"]):
-                self._reject(p, "its series part is missing or corrupted")
-                continue
-            try:
-                ids = pq.read_table(p, columns=["run_id"]).column("run_id").to_pylist()
-            except Exception as exc:  # unreadable despite a matching checksum: written corrupt
-                self._reject(p, f"unreadable ({type(exc).__name__})")
-                continue
-            if len(ids) != entry.get("rows") or (known is not None and not set(ids) <= known):
-                self._reject(p, "holds rows that are not runs of this sweep")
-                continue
-            good.append(p)
         return good
 
     def completed(self, known: set[str] | None = None) -> set[str]:
@@ -146,6 +187,25 @@ class SweepStore:
         entry["sha256"] = _atomic_table(pa.Table.from_pandas(df, preserve_index=False), self.parts / name)
         self.manifest["parts"][name] = entry
         self.write_manifest()
+
+    def copy_part(self, part: Path, entry: dict[str, Any], source: str) -> str:
+        """Copy a verified part of another sweep (`part`, its series part, and `entry`, their
+        record in that sweep's manifest) in as a new part of this one, each copy checked
+        against the recorded checksum before it is renamed into place; recorded in this
+        manifest with its `source` (written by the caller). Returns the new part's name."""
+        n = self.next_part
+        self.next_part += 1
+        new: dict[str, Any] = {"rows": entry["rows"]}
+        if entry.get("series_sha256"):
+            series = part.parent.parent / "series" / f"part-{part.stem.split('-')[1]}.parquet"
+            _atomic_copy(series, self.series / f"part-{n:06d}.parquet", entry["series_sha256"])
+            new["series_sha256"] = entry["series_sha256"]
+        name = f"runs-{n:06d}.parquet"
+        _atomic_copy(part, self.parts / name, entry["sha256"])
+        new["sha256"] = entry["sha256"]
+        new["source"] = source
+        self.manifest["parts"][name] = new
+        return name
 
     def consolidate(self, known: set[str]) -> pd.DataFrame:
         """All runs of this sweep, one row each from verified parts (an ok row wins over a
