@@ -10,14 +10,18 @@ complete, so a folder that exists is a complete run.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import functools
 import json
 import operator
+import os
+import sys
+import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +32,8 @@ from sim.io import MARKER, atomic, inside
 if TYPE_CHECKING:
     from sim.model import RuleMakingModel
     from sim.scenario.schema import Scenario
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 _OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq}
 
@@ -95,6 +101,87 @@ def scenario_of(task: RunTask) -> Scenario:
     return finish(copy.deepcopy(_BASE[source]), source, task.overrides, task.steps, task.seed)
 
 
+class _Blas:
+    """This process's BLAS thread limit (`one_blas_thread`)."""
+
+    lock = threading.Lock()
+    depth = 0  # `one_blas_thread` blocks open in this process (any thread)
+    held = False  # one thread for good: a worker process
+    limiter: Any = None
+    controller: Any = None
+    modules = -1  # len(sys.modules) when the controller looked for libraries
+
+
+def _controller() -> Any:
+    """threadpoolctl's view of the BLAS and OpenMP libraries loaded in this process. Finding
+    them takes ~2 ms, so it is kept, and looked for again only when modules were imported
+    since (a library is loaded by an import); limiting through it takes ~0.03 ms."""
+    from threadpoolctl import ThreadpoolController
+
+    if _Blas.controller is None or len(sys.modules) != _Blas.modules:
+        _Blas.controller = ThreadpoolController()
+        _Blas.modules = len(sys.modules)
+    return _Blas.controller
+
+
+def hold_one_blas_thread() -> None:
+    """One BLAS (and OpenMP) thread for the rest of this process: a worker's, which only runs
+    runs. The libraries loaded now are limited through threadpoolctl (OpenBLAS reads
+    OPENBLAS_NUM_THREADS only when it loads, so in a forked worker, or any process that loaded
+    numpy first, the variable alone does nothing); those loaded later read the variables."""
+    with _Blas.lock:
+        for var in THREAD_VARS:
+            os.environ[var] = "1"
+        import numpy  # noqa: F401  (the BLAS runs use: loaded before it is limited)
+
+        _controller().limit(limits=1)
+        _Blas.held = True
+
+
+def _in_dask_worker() -> bool:
+    dist = sys.modules.get("distributed")
+    if dist is None:
+        return False
+    try:
+        dist.get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Runs compute with one BLAS thread. Their matrix work is small, and with OpenBLAS's default
+    of a thread per core, which waits on cores that another process uses, a 1,000-state run
+    took 1.4-1.5 times as long beside one busy process, and some (200x20)@(20x200) products
+    12 ms instead of 0.05 ms (`benchmarks/bench_sweep.py`, docs/performance.md). In a worker
+    process (a local pool's, limited by its initialiser, or a Dask worker's, from its first
+    task on) the limit stays for good; in any other process (`sim run`, the serial executor, a
+    calibration on one core) it holds while a block is open, in any thread, and the previous
+    limits come back after the last one."""
+    if _Blas.held:
+        yield
+        return
+    if _in_dask_worker():
+        hold_one_blas_thread()
+        yield
+        return
+    with _Blas.lock:
+        if _Blas.depth == 0:
+            import numpy  # noqa: F401
+
+            _Blas.limiter = _controller().limit(limits=1)
+        _Blas.depth += 1
+    try:
+        yield
+    finally:
+        with _Blas.lock:
+            _Blas.depth -= 1
+            if _Blas.depth == 0 and _Blas.limiter is not None:
+                _Blas.limiter.restore_original_limits()
+                _Blas.limiter = None
+
+
 def _as_task(task: RunTask | Mapping[str, Any]) -> RunTask:
     return task if isinstance(task, RunTask) else RunTask(**task)
 
@@ -109,9 +196,10 @@ def run_one(task: RunTask | Mapping[str, Any], scenario: Scenario | None = None)
     sc = scenario if scenario is not None else scenario_of(task)
     started = _now()
     t0 = time.perf_counter()
-    model = RuleMakingModel(sc)
-    model.run()
-    tables = model.tables()
+    with one_blas_thread():
+        model = RuleMakingModel(sc)
+        model.run()
+        tables = model.tables()
     wall = time.perf_counter() - t0
     return RunResult(
         scenario_name=sc.name,
@@ -167,7 +255,8 @@ def run_task(task: RunTask | Mapping[str, Any]) -> tuple[dict[str, Any], list[tu
     row.update({f"param:{k}": v for k, v in task.overrides})
     series_rows: list[tuple[Any, ...]] = []
     try:
-        model, series_rows, values = _run_metrics(task)
+        with one_blas_thread():
+            model, series_rows, values = _run_metrics(task)
         row.update(values)
         row.update(status="ok", error="", steps_run=int(model.steps))
     except Exception as exc:  # a failed run is data, not a crash of the sweep
@@ -207,7 +296,8 @@ def run_chunk(tasks: list[RunTask]) -> list[tuple[dict[str, Any], list[tuple[Any
     """Run a list of tasks in this process (the unit of work handed to an executor), after
     checking that it computes as every other process does."""
     check_blas_kernel()
-    return [run_task(t) for t in tasks]
+    with one_blas_thread():
+        return [run_task(t) for t in tasks]
 
 
 def default_out(result: RunResult, root: Path = Path("results")) -> Path:

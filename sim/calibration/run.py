@@ -52,7 +52,10 @@ def _map(fn: Callable, items: list, workers: int, scheduler: str | None) -> list
 
         with process_pool(workers) as pool:
             return list(pool.map(fn, items, chunksize=max(1, len(items) // (4 * workers))))
-    return [fn(x) for x in items]
+    from sim.runner import one_blas_thread
+
+    with one_blas_thread():
+        return [fn(x) for x in items]
 
 
 def nested(raw: dict, key: str, value: Any) -> dict:

@@ -33,13 +33,17 @@ def job_seed(seed: int, t: int, job: int) -> int:
 
 
 def run_job(payload: bytes, seed: int, batch: int) -> list:
-    """`batch` calls of pyabc's simulate_one, with the job's own seed (top-level: picklable)."""
+    """`batch` calls of pyabc's simulate_one, with the job's own seed (top-level: picklable),
+    with one BLAS thread (`sim.runner.one_blas_thread`: for good on a Dask worker)."""
     import cloudpickle
+
+    from sim.runner import one_blas_thread
 
     simulate_one = cloudpickle.loads(payload)
     np.random.seed(seed)
     random.seed(seed)
-    return [simulate_one() for _ in range(batch)]
+    with one_blas_thread():
+        return [simulate_one() for _ in range(batch)]
 
 
 def _here(payload: bytes, seed: int, batch: int) -> list:

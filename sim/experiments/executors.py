@@ -10,6 +10,7 @@ import multiprocessing as mp
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 from sim.runner import RunTask, run_chunk
 
@@ -17,15 +18,15 @@ Chunk = list[RunTask]
 
 
 def init_worker() -> None:
-    """One thread per worker for numeric libraries (set before they start their pools)."""
-    import os
-
+    """One BLAS and OpenMP thread per worker, for good: the workers are the parallelism. A
+    forked worker has its parent's numpy, whose OpenBLAS read OPENBLAS_NUM_THREADS when it
+    loaded, so the limit is set through threadpoolctl (`sim.runner.hold_one_blas_thread`)."""
     from sim.io import release_inherited
+    from sim.runner import hold_one_blas_thread
 
     release_inherited()
     _die_with_parent()
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-        os.environ[var] = "1"
+    hold_one_blas_thread()
 
 
 def _die_with_parent() -> None:
@@ -116,23 +117,37 @@ def dask(chunks: list[Chunk], workers: int = 2, scheduler: str | None = None) ->
     else:
         client = Client(scheduler)
     try:
-        window = max(2 * workers, 4)
         pending = iter(chunks)
-        futures = [client.submit(run_chunk, c, pure=False) for c in _take(pending, window)]
+        futures = [client.submit(run_chunk, c, pure=False) for c in _take(pending, _window(client, workers))]
+        inflight = len(futures)
         ac = as_completed(futures)
         for fut in ac:
+            inflight -= 1
             yield fut.result()
-            nxt = next(pending, None)
-            if nxt is not None:
-                ac.add(client.submit(run_chunk, nxt, pure=False))
+            for c in _take(pending, _window(client, workers) - inflight):
+                ac.add(client.submit(run_chunk, c, pure=False))
+                inflight += 1
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
 
 
+def _window(client: Any, workers: int) -> int:
+    """How many chunks a Dask sweep keeps in flight: two per worker thread of the cluster as it
+    is now (a batch system starts workers job by job, and they may join after the sweep has
+    started), at least two per `--workers`, and at least 4. The cluster's size is the one the
+    client refreshes every 2 s on its own (asking the scheduler here would block for 30 s when
+    it is lost, before the sweep could report it)."""
+    info = getattr(client, "_scheduler_identity", None) or {}
+    threads = info.get("total_threads")
+    if not isinstance(threads, int):
+        threads = sum(int(w.get("nthreads", 0)) for w in (info.get("workers") or {}).values())
+    return max(2 * max(workers, threads), 4)
+
+
 def _take(it: Iterator, n: int) -> list:
-    out = []
+    out: list = []
     for _ in range(n):
         x = next(it, None)
         if x is None:
