@@ -1,34 +1,59 @@
-"""Benchmark of the model's own work: build + run, no interpreter start, no file writing.
+"""Benchmark of the model's own work, and of the whole `sim run` process, against the goals of
+the performance issue (2-core reference machine):
 
-Prints the median wall time (and the spread) for
-  (a) the packaged baseline scenario (21 states, 8 forums, 60 quarterly steps), and
-  (b) a generated scenario of 200 states and 20 forums run for 100 steps,
-plus the time to turn the recorded arrays into tables, and how long `sim --help` takes.
-Goals on the 2-core reference machine: (a) <= 30 ms, (b) <= 50 ms, `sim --help` < 0.5 s.
+  (a) the packaged baseline (21 states, 8 forums), build + 60 steps            <= 30 ms
+  (b) a generated world of 200 states x 20 forums, build + 100 steps           <= 50 ms
+  (c) (b) against a straightforward per-agent Mesa model of the same world
+      (benchmarks/mesa_reference.py), timed in this process: ours / reference  <= 0.25x
+  (d) 1000 / 2000 states x 20 forums x 100 steps                               <= 0.6 s / <= 1.5 s
+      and the growth exponent log(t2000 / t1000) / log 2                       <= 1.3
+  (e) peak memory of one 2000-state run: ru_maxrss of a fresh child that builds and runs it,
+      minus that of a child that only imports                                 <= 350 MB
+  (f) `sim run baseline --out DIR` as a whole process                          <= 0.6 s
+      (and, beside it, how long starting Python and the imports take)
 
-    python benchmarks/bench_run.py [--repeat 15]
+plus the time to turn the recorded arrays into tables and `sim --help` (<= 0.5 s). Times are
+medians (min and max beside them); every figure is printed with its goal and "met" / "NOT
+met", and a markdown table of them all at the end (for docs/performance.md). Other processes
+on the machine slow every figure: the load average is printed with the environment.
+
+    python benchmarks/bench_run.py [--repeat 15] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+# isort: off
+import sim  # noqa: F401  (before numpy: sim pins OpenBLAS's kernels, as in every run)
 import numpy as np
 
+# isort: on
 from sim.model import RuleMakingModel
 from sim.scenario import load_scenario
 from sim.scenario.loader import validate
 
+HERE = Path(__file__).resolve().parent
 NORMS = ["hardness", "data_openness", "rights", "development", "security"]
 
 
 def generated_scenario(n_states: int = 200, n_forums: int = 20, steps: int = 100, seed: int = 1):
-    """A synthetic world: random capacities, positions, forums of 5-60 members, some links."""
+    """A synthetic world: random capacities, positions, forums of 5-60 members (at most every
+    state), some links, a framework. Any n_states >= 2, n_forums >= 1 and steps >= 1; for
+    n_states >= 60 and steps > 8 the scenario is the same as before forum sizes were capped
+    (the same draws in the same order)."""
+    if n_states < 2 or n_forums < 1:
+        raise ValueError("generated_scenario needs at least 2 states and 1 forum")
     rng = np.random.default_rng(seed)
     names = [f"S{i:03d}" for i in range(n_states)]
     states = []
@@ -52,7 +77,7 @@ def generated_scenario(n_states: int = 200, n_forums: int = 20, steps: int = 100
         )
     forums = []
     for f in range(n_forums):
-        size = int(rng.integers(5, 60))
+        size = min(int(rng.integers(5, 60)), n_states)  # the same draw; capped in small worlds
         members = sorted(rng.choice(names, size=size, replace=False).tolist())
         forums.append(
             {
@@ -61,23 +86,38 @@ def generated_scenario(n_states: int = 200, n_forums: int = 20, steps: int = 100
                 "weight": float(rng.uniform(0.3, 1.0)),
                 "inclusiveness": float(rng.uniform()),
                 "openness": float(rng.uniform(0, 0.5)),
-                "links": [f"F{(f + 1) % n_forums:02d}"] if f % 2 == 0 else [],
+                "links": [f"F{(f + 1) % n_forums:02d}"] if f % 2 == 0 and n_forums > 1 else [],
                 "presidency": {2016 + y: members[y % len(members)] for y in range(30)},
             }
         )
+    fw_date = "2018-01" if steps > 8 else "2016-01"  # a run of 8 quarters or less ends before 2018
     raw = {
         "name": "generated",
         "model": {"start_year": 2016, "steps_per_year": 4, "steps": steps, "seed": seed},
         "norms": [{"name": n} for n in NORMS],
         "states": states,
         "forums": forums,
-        "frameworks": [{"name": "FW", "founder": names[0], "forum": forums[0]["name"], "date": "2018-01"}],
+        "frameworks": [{"name": "FW", "founder": names[0], "forum": forums[0]["name"], "date": fw_date}],
     }
     return validate(raw, "generated")
 
 
-def _time(fn, repeat: int) -> list[float]:
-    fn()  # warm-up
+# ----------------------------------------------------------------------------- measuring
+@dataclass
+class Figure:
+    key: str
+    label: str
+    now: str
+    goal: str
+    met: bool | None  # None: not compared (no goal, skipped, or failed)
+
+
+FIGURES: list[Figure] = []
+
+
+def _time(fn: Callable[[], object], repeat: int, warmup: bool = True) -> list[float]:
+    if warmup:
+        fn()
     out = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -86,39 +126,229 @@ def _time(fn, repeat: int) -> list[float]:
     return out
 
 
-def _report(label: str, times: list[float], goal_ms: float | None = None) -> None:
-    med = statistics.median(times) * 1000
-    lo, hi = min(times) * 1000, max(times) * 1000
-    goal = f"   goal <= {goal_ms:.0f} ms: {'met' if med <= goal_ms else 'NOT met'}" if goal_ms else ""
-    print(f"{label:<52} median {med:8.2f} ms  (min {lo:.2f}, max {hi:.2f}){goal}")
+def _fmt(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def main() -> None:
+def _spread(times: list[float]) -> str:
+    if len(times) == 1:
+        return "(1 run)"
+    return f"(min {_fmt(min(times))}, max {_fmt(max(times))}, {len(times)} runs)"
+
+
+def _met(met: bool | None) -> str:
+    return "-" if met is None else ("met" if met else "NOT met")
+
+
+def _figure(key: str, label: str, now: str, goal: str, met: bool | None, detail: str = "") -> None:
+    FIGURES.append(Figure(key, label, now, goal, met))
+    goal_text = f"   goal {goal}: {_met(met)}" if goal != "-" else ""
+    print(f"{key:<4}{label:<50} {now:>14}  {detail}{goal_text}", flush=True)
+
+
+def _timed(key: str, label: str, times: list[float], goal_s: float | None) -> float:
+    med = statistics.median(times)
+    goal = "-" if goal_s is None else f"<= {_fmt(goal_s)}"
+    _figure(key, label, _fmt(med), goal, None if goal_s is None else med <= goal_s, _spread(times))
+    return med
+
+
+def _detail(label: str, text: str) -> None:
+    print(f"    {label:<50} {text}", flush=True)
+
+
+def environment() -> str:
+    import mesa
+    from threadpoolctl import threadpool_info
+
+    blas = [
+        f"{i.get('internal_api')} {i.get('num_threads')} threads"
+        + (f" ({i['architecture']})" if i.get("architecture") else "")
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"python {sys.version.split()[0]}, numpy {np.__version__}, mesa {mesa.__version__}, "
+        f"{os.cpu_count()} CPUs ({usable} usable), BLAS {', '.join(blas) or 'none found'}; "
+        f"load average {load}"
+    )
+
+
+# peak memory: a fresh child reports its own ru_maxrss. Linux carries the RSS of the process
+# that execs into the new program's ru_maxrss, and this process is large by now, so children
+# are started through a small launcher (a bare Python) whose own size is far below either figure.
+LAUNCHER = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
+CHILD = """
+import resource, sys
+sys.path.insert(0, {here!r})
+from bench_run import generated_scenario
+from sim.model import RuleMakingModel
+if {n}:
+    RuleMakingModel(generated_scenario({n})).run()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def child_peak(n_states: int) -> float:
+    """Peak resident memory (bytes) of a fresh Python that imports the model and, for
+    n_states > 0, builds and runs a generated world of that many states."""
+    code = CHILD.format(here=str(HERE), n=n_states)
+    cmd = [sys.executable, "-S", "-c", LAUNCHER, sys.executable, "-c", code]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1]) * (1 if sys.platform == "darwin" else 1024)
+
+
+def _proc(cmd: list[str], repeat: int, warmup: bool = True) -> list[float]:
+    return _time(lambda: subprocess.run(cmd, capture_output=True, check=True), repeat, warmup)
+
+
+def import_profile(stmt: str, top: int = 7) -> str:
+    """`python -X importtime -c stmt`: the total, and the packages it is spent in (each module's
+    own time summed by top-level package, so the parts add up to the total)."""
+    err = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", stmt], capture_output=True, text=True, check=True
+    ).stderr
+    by_package: dict[str, int] = {}
+    for line in err.splitlines():
+        parts = line.split("|")
+        if not line.startswith("import time:") or len(parts) != 3 or "self [us]" in line:
+            continue
+        package = parts[2].strip().split(".")[0]
+        by_package[package] = by_package.get(package, 0) + int(parts[0].split(":")[1])
+    total = sum(by_package.values())
+    largest = sorted(by_package.items(), key=lambda kv: -kv[1])[:top]
+    return f"{total / 1000:.0f} ms (under -X importtime); by package, ms: " + ", ".join(
+        f"{name} {us / 1000:.0f}" for name, us in largest
+    )
+
+
+def _failed(key: str, label: str, goal: str, exc: BaseException) -> None:
+    msg = exc.stderr.strip().splitlines()[-1:] if isinstance(exc, subprocess.CalledProcessError) else []
+    _figure(key, label, "failed", goal, None, f"({type(exc).__name__}: {(msg or [str(exc)])[0][:120]}) ")
+
+
+# ----------------------------------------------------------------------------- figures
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeat", type=int, default=15)
-    args = ap.parse_args()
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="runs of the fast figures (a), (b) (default 15; 3 with --quick)",
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke test: fewer runs, no 2000-state run ((e) is measured at 1000 states, not compared)",
+    )
+    args = ap.parse_args(argv)
+    repeat = max(1, args.repeat or (3 if args.quick else 15))
+    slow = 1 if args.quick else min(3, repeat)  # runs of the slow figures (c), (d), (f)
 
+    print(environment())
+    print(
+        f"runs: {repeat} of (a), (b); {slow} of (c), (d), (f){'; --quick' if args.quick else ''}", flush=True
+    )
     baseline = load_scenario()
     big = generated_scenario()
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, repeat {args.repeat}")
-    _report(
-        "(a) baseline: build + 60 steps",
-        _time(lambda: RuleMakingModel(baseline).run(), args.repeat),
-        30,
-    )
-    _report(
-        "(b) generated 200 states, 20 forums: build + 100 steps",
-        _time(lambda: RuleMakingModel(big).run(), args.repeat),
-        50,
+
+    # (a), (b)
+    _timed("(a)", "baseline: build + 60 steps", _time(lambda: RuleMakingModel(baseline).run(), repeat), 0.030)
+    t_b = _timed(
+        "(b)",
+        "200 states x 20 forums: build + 100 steps",
+        _time(lambda: RuleMakingModel(big).run(), repeat),
+        0.050,
     )
     m = RuleMakingModel(baseline).run()
-    _report("    baseline: recorded arrays -> tables", _time(m.tables, args.repeat))
+    _detail("baseline: recorded arrays -> tables", f"{_fmt(statistics.median(_time(m.tables, repeat)))}")
     mb = RuleMakingModel(big).run()
-    _report("    generated: recorded arrays -> tables", _time(mb.tables, args.repeat))
-    sim = Path(sys.executable).with_name("sim")
-    if sim.exists():
-        helps = _time(lambda: subprocess.run([str(sim), "--help"], capture_output=True, check=True), 5)
-        _report("`sim --help` (whole process)", helps, 500)
+    _detail("200 states: recorded arrays -> tables", f"{_fmt(statistics.median(_time(mb.tables, repeat)))}")
+
+    # (c) ours and the reference, in turns
+    from mesa_reference import ReferenceModel
+
+    ours, ref = [], []
+    for _ in range(slow):
+        ours += _time(lambda: RuleMakingModel(big).run(), 1, warmup=False)
+        ref += _time(lambda: ReferenceModel(big).run(), 1, warmup=False)
+    t_ours, t_ref = statistics.median(ours), statistics.median(ref)
+    _detail("reference Mesa model, 200 x 20 x 100", f"{_fmt(t_ref)} {_spread(ref)}")
+    _detail("ours, timed in turns with it", f"{_fmt(t_ours)} {_spread(ours)} ((b): {_fmt(t_b)})")
+    ratio = t_ours / t_ref
+    _detail("ratio of the fastest runs (less sensitive to load)", f"{min(ours) / min(ref):.3f}x")
+    _figure(
+        "(c)", "ours / per-agent Mesa reference, 200 x 20 x 100", f"{ratio:.3f}x", "<= 0.25x", ratio <= 0.25
+    )
+
+    # (d) scaling
+    s1000 = generated_scenario(1000)
+    t1000 = _timed(
+        "(d)",
+        "1000 states x 20 forums x 100 steps",
+        _time(lambda: RuleMakingModel(s1000).run(), slow, False),
+        0.6,
+    )
+    if args.quick:
+        _figure("(d)", "2000 states x 20 forums x 100 steps", "skipped", "<= 1.50 s", None, "(--quick) ")
+        _figure("(d)", "growth exponent 1000 -> 2000 states", "skipped", "<= 1.3", None, "(--quick) ")
+    else:
+        s2000 = generated_scenario(2000)
+        t2000 = _timed(
+            "(d)",
+            "2000 states x 20 forums x 100 steps",
+            _time(lambda: RuleMakingModel(s2000).run(), slow, False),
+            1.5,
+        )
+        exponent = math.log(t2000 / t1000) / math.log(2)
+        _figure("(d)", "growth exponent 1000 -> 2000 states", f"{exponent:.2f}", "<= 1.3", exponent <= 1.3)
+
+    # (e) peak memory, in fresh children
+    n_mem = 1000 if args.quick else 2000
+    label = f"peak memory of one {n_mem}-state run (delta)"
+    try:
+        base, run = child_peak(0), child_peak(n_mem)
+        delta = (run - base) / 1e6
+        detail = f"(child {run / 1e6:.0f} MB - import-only child {base / 1e6:.0f} MB) "
+        detail += "(--quick: 1000 states, not compared) " if args.quick else ""
+        _figure("(e)", label, f"{delta:.0f} MB", "<= 350 MB", None if args.quick else delta <= 350, detail)
+    except (subprocess.CalledProcessError, ValueError, IndexError) as exc:
+        _failed("(e)", label, "<= 350 MB", exc)
+
+    # (f) the whole process, and the imports
+    sim_exe = Path(sys.executable).with_name("sim")
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = iter(range(10_000))
+        label = "`sim run baseline --out DIR` (whole process)"
+        try:
+            times = _time(
+                lambda: subprocess.run(
+                    [str(sim_exe), "run", "baseline", "--out", f"{tmp}/run{next(runs)}"],
+                    capture_output=True,
+                    check=True,
+                ),
+                slow,
+                warmup=not args.quick,
+            )
+            _timed("(f)", label, times, 0.6)
+        except (subprocess.CalledProcessError, OSError) as exc:
+            _failed("(f)", label, "<= 600.0 ms", exc)
+    py = sys.executable
+    start = statistics.median(_proc([py, "-c", "pass"], slow))
+    _detail("python -c pass (interpreter start)", _fmt(start))
+    _detail("python -c 'import sim.cli'", _fmt(statistics.median(_proc([py, "-c", "import sim.cli"], slow))))
+    stmt = "import sim.model, sim.runner"
+    _timed("(f)", "python -c 'import sim.model, sim.runner'", _proc([py, "-c", stmt], slow), None)
+    _detail("  of which imports", import_profile(stmt))
+    if sim_exe.exists():
+        _timed("", "`sim --help` (whole process)", _proc([str(sim_exe), "--help"], max(slow, 3)), 0.5)
+
+    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    print("| figure | now | goal | met |\n|---|---|---|---|")
+    for f in FIGURES:
+        print(f"| {f.key + ' ' if f.key else ''}{f.label} | {f.now} | {f.goal} | {_met(f.met)} |")
 
 
 if __name__ == "__main__":
