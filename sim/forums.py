@@ -157,7 +157,9 @@ def membership_step(v: Joining) -> None:
     close = 1.0 - v.dist().T  # [N, F]
     kept = (v.members & v.active[None, :]).sum(axis=1)
     worth = v.weight[None, :] >= p.cost * kept[:, None]
-    cand = (~v.members) & open_f[None, :] & admitted(v) & (close >= p.join_threshold) & worth
+    cand = (~v.members) & open_f[None, :] & (close >= p.join_threshold) & worth
+    if cand.any():  # the admission rules are read only when someone would join
+        cand &= admitted(v)
     joins = cand & (u < share(p.join_rate * v.openness[None, :]))
     if joins.any():
         v.members |= joins

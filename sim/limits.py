@@ -2,10 +2,13 @@
 above the limits unless `--allow-large` is given (docs/reliability.md).
 
 The estimates come from the scaling measured on the 2-core reference machine (issue 15's
-table: 200 / 1000 / 2000 states x 20 forums x 100 steps took 0.17 / 1.7 / 10 s and a
-2000-state run peaked at 482 MB): time per step grows as N^1.43 up to 1000 states and
-N^2.56 beyond; memory is about 120 bytes per pair of states. They are rough (within a factor
-of about 2) and serve only to stop work that cannot finish, not to predict run times.
+table: 200 / 1000 / 2000 states x 20 forums x 100 steps took 0.17 / 1.7 / 10 s): time per
+step grows as N^1.43 up to 1000 states and N^2.56 beyond. Memory is about 120 bytes per pair
+of states for the world's arrays plus 8 bytes per pair and step for the credit ledger, which
+keeps who moved whom in every step (`benchmarks/bench_run.py`, December 2026: a 1000-state
+run of 100 steps peaked at about 1 GB and a 2000-state run at 3.7 GB). They are rough
+(within a factor of about 2) and serve only to stop work that cannot finish, not to predict
+run times.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ def run_cost(states: int, steps: int) -> Cost:
     per_step = 7e-4 + 1.71e-3 * (n / 200) ** 1.43
     if n > 1000:
         per_step *= (n / 1000) ** 1.13  # 1.43 + 1.13 = 2.56 beyond 1000 states
-    return Cost(n, steps, per_step * steps, 100e6 + 120.0 * n * n)
+    return Cost(n, steps, per_step * steps, 100e6 + 120.0 * n * n + 8.0 * n * n * steps)
 
 
 def check_run(states: int, steps: int, allow: bool = False, what: str = "this run") -> Cost:

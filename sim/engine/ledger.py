@@ -20,6 +20,7 @@ import pandas as pd
 from sim.engine.types import Array, IntArray
 
 TARGET_KINDS = ("", "forum", "link", "state")
+_KEEP_WHOLE = 1 << 16  # a credited matrix larger than this is stored as its non-zero entries at once
 
 
 class Ledger:
@@ -81,17 +82,28 @@ class Ledger:
         if col is not None:
             total = amounts.sum(axis=0)
             self.gains[np.arange(amounts.shape[1]) if cols is None else cols, col] += total
-        self._parts.append(
-            (self.step, None, self._source[source], TARGET_KINDS.index(target_kind), cols, amounts)
-        )
+        part = (self.step, None, self._source[source], TARGET_KINDS.index(target_kind), cols, amounts)
+        # small matrices are kept whole until the entries are read (a sweep may never read them);
+        # large ones (a big world's state-to-state credit) become entries now, which keeps only
+        # their non-zero amounts, with 32-bit indices
+        self._parts.append(self._entries_of(part) if amounts.size > _KEEP_WHOLE else part)
+
+    @staticmethod
+    def _entries_of(
+        part: tuple[int, IntArray | None, int, int, IntArray | None, Array],
+    ) -> tuple[int, IntArray | None, int, int, IntArray | None, Array]:
+        step, states, source, kind, cols, amounts = part
+        if states is not None:
+            return part
+        t, s = np.nonzero(amounts)
+        src = s if cols is None else cols[s]
+        # indices of states, forums and links (far below 2**31): 32 bits, widened when read
+        return (step, src.astype(np.int32), source, kind, t.astype(np.int32), amounts[t, s])
 
     def _flush(self) -> None:
         """Turn the kept matrices into entries, in place."""
-        for k, (step, states, source, kind, cols, amounts) in enumerate(self._parts):
-            if states is None:
-                t, s = np.nonzero(amounts)
-                src = s if cols is None else cols[s]
-                self._parts[k] = (step, src, source, kind, t, amounts[t, s])
+        for k, part in enumerate(self._parts):
+            self._parts[k] = self._entries_of(part)
 
     def entries(self) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, Array]:
         """All entries so far: steps, states, source codes, target kinds, targets, amounts."""
@@ -103,10 +115,10 @@ class Ledger:
             (p[0], p[1], p[2], p[3], p[4], p[5]) for p in self._parts if p[1] is not None and p[4] is not None
         ]
         steps = np.concatenate([np.full(p[1].size, p[0], dtype=np.int64) for p in parts])
-        states = np.concatenate([p[1] for p in parts])
+        states = np.concatenate([p[1] for p in parts]).astype(np.int64, copy=False)
         src = np.concatenate([np.full(p[1].size, p[2], dtype=np.int64) for p in parts])
         kind = np.concatenate([np.full(p[1].size, p[3], dtype=np.int64) for p in parts])
-        tgt = np.concatenate([p[4] for p in parts])
+        tgt = np.concatenate([p[4] for p in parts]).astype(np.int64, copy=False)
         amt = np.concatenate([p[5] for p in parts])
         return steps, states, src, kind, tgt, amt
 

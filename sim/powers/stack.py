@@ -127,6 +127,7 @@ class Stack:
             np.ones((3, n, n)), np.zeros((3, n, n)), np.zeros((3, n, n)), np.zeros((3, n, n)), settings.offer
         )
         self.layer_weight = np.array([settings.layer_weight.get(x, 0.0) for x in LAYER_NAMES])
+        self.home_bias = self.s.home * np.eye(n)[None, :, :]  # the home-supplier term of the utility
         target = self.target_shares(with_installed=False)
         dependence[:, ~given, :] = target[:, ~given, :]
 
@@ -149,13 +150,13 @@ class Stack:
         self.open[layer, state] = value
 
     def target_shares(self, with_installed: bool = True) -> Array:
-        s, inp, n = self.s, self.inputs, self.market.shape[0]
+        s, inp = self.s, self.inputs
         sup = self.supply()[:, None, :] * inp.access  # [L, i, j]
         with np.errstate(divide="ignore"):
             u = s.performance * np.log(sup)
         u = u - s.price * (self.price * (1.0 - s.open_discount * self.open))[:, None, :]
         u = u + s.trust * (1.0 - cross_distance(self.pos, self.pos))[None, :, :]
-        u = u + s.home * np.eye(n)[None, :, :]
+        u = u + self.home_bias
         u = u + s.local * inp.local + inp.offer
         if with_installed:
             u = u + s.installed * (1.0 + inp.lock) * self.dependence
