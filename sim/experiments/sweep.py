@@ -271,6 +271,22 @@ def run_sweep(
             ) from None
 
 
+def _design_record(exp: Experiment, ehash: str, scen: Path, sha: str) -> dict[str, Any]:
+    """What a sweep's manifest says of its experiment, scenario and design (whole or merged)."""
+    return {
+        "experiment": exp.name,
+        "experiment_sha256": ehash,
+        "scenario": str(scen),
+        "scenario_sha256": sha,
+        "design": exp.design,
+        "problem": designs.problem(exp) if exp.design != "factorial" else None,
+        "samples": exp.samples,
+        "levels": exp.levels,
+        "replications": exp.replications,
+        "base_seed": exp.base_seed,
+    }
+
+
 def _run(
     exp: Experiment,
     scen: Path,
@@ -290,16 +306,7 @@ def _run(
     from sim.provenance import git_commit, versions
 
     manifest: dict[str, Any] = {
-        "experiment": exp.name,
-        "experiment_sha256": ehash,
-        "scenario": str(scen),
-        "scenario_sha256": sha,
-        "design": exp.design,
-        "problem": designs.problem(exp) if exp.design != "factorial" else None,
-        "samples": exp.samples,
-        "levels": exp.levels,
-        "replications": exp.replications,
-        "base_seed": exp.base_seed,
+        **_design_record(exp, ehash, scen, sha),
         "points": points,  # of the whole design, also in a shard
         "runs": len(tasks),  # in this folder: a shard's own
         **({"shard": shard} if shard else {}),
@@ -669,16 +676,7 @@ def _merge(
     fresh = {(s["folder"], s["manifest_sha256"]) for s in sources}
     kept = [s for s in earlier if (s.get("folder"), s.get("manifest_sha256")) not in fresh]
     manifest: dict[str, Any] = {
-        "experiment": exp.name,
-        "experiment_sha256": ehash,
-        "scenario": str(scen),
-        "scenario_sha256": sha,
-        "design": exp.design,
-        "problem": designs.problem(exp) if exp.design != "factorial" else None,
-        "samples": exp.samples,
-        "levels": exp.levels,
-        "replications": exp.replications,
-        "base_seed": exp.base_seed,
+        **_design_record(exp, ehash, scen, sha),
         "points": len(ids) // exp.replications,
         "runs": len(ids),
         "metrics": exp.metrics,
