@@ -1,4 +1,5 @@
-"""Command line: `sim run`, `sim validate`.
+"""Command line: `sim run`, `sim compare`, `sim sweep`, `sim claims`, `sim report`, `sim analyze`,
+`sim calibrate`, `sim validate`, `sim schema`.
 
 Heavy modules (mesa, numpy, pandas, pydantic) are imported inside the commands, so that
 `sim --help` answers at once. Every user error exits with code 2 and a located message,
@@ -15,7 +16,13 @@ EPILOG = """examples:
   sim run                                   run the packaged baseline (2016-2030, quarterly)
   sim run scenarios/no_synergy.yaml --seed 7
   sim run --set model.synergy=0 --set states.Japan.capacities.discourse=0.9
-  sim validate scenarios/baseline.yaml      check a scenario without running it
+  sim run --replications 30 --workers 2 --report
+                                            30 seeds: means, 95% intervals and bands
+  sim compare baseline no_export_controls --replications 30 --workers 2 --report
+                                            what the change does: B - A on 30 paired seeds
+  sim validate my_variant.yaml --explain    check a scenario; print it resolved, each value's origin
+  sim validate experiments/claims.yaml      check any input file (experiment, claims, ...) first
+  sim schema --out scenario.schema.json     JSON Schema for editors (YAML language server)
   sim sweep experiments/export_control_severity.yaml --workers 2
   sim analyze sensitivity results/sweep-synergy_sobol-XXXXXXXX --metric japan_share
   sim calibrate --quick                     fit to the record of 2016-2022, score 2023-2025 (about 30 s)
@@ -48,14 +55,53 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY.PATH=VALUE",
         help="override a scenario value, e.g. states.Japan.capacities.discourse=0.9 (repeatable)",
     )
-    r.add_argument("--quiet", action="store_true", help="do not print the summary table")
+    r.add_argument(
+        "--replications",
+        type=int,
+        metavar="N",
+        help="run N seeds (derived from --seed or the scenario's model.seed) and report means with 95%% "
+        "t intervals; every table gets `replication` and `seed` columns",
+    )
+    r.add_argument("--workers", type=int, default=1, help="with --replications: worker processes (default 1)")
+    r.add_argument("--quiet", action="store_true", help="do not print the summary table (nor a progress bar)")
     r.add_argument("--report", action="store_true", help="also write the plotted report (DIR/report)")
     r.add_argument(
         "--allow-large", action="store_true", help="run even above the size limits (docs/reliability.md)"
     )
 
+    c = sub.add_parser(
+        "compare",
+        help="what a change does: two scenarios on the same seeds, differences B - A with 95%% intervals",
+    )
+    c.add_argument(
+        "scenario_a", metavar="A", help="scenario YAML or a shipped scenario's name (the reference)"
+    )
+    c.add_argument("scenario_b", metavar="B", help="scenario YAML or a shipped scenario's name (the change)")
+    c.add_argument(
+        "--replications", type=int, default=30, metavar="N", help="paired seeds (default 30; 1: no intervals)"
+    )
+    c.add_argument(
+        "--seed", type=int, help="base seed the replications' seeds derive from (default: A's model.seed)"
+    )
+    c.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    c.add_argument("--steps", type=int, help="number of steps of every run (default: each scenario's own)")
+    c.add_argument("--out", help="output folder (default: results/compare-<A>-vs-<B>-<timestamp>)")
+    c.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a scenario value on both sides (repeatable)",
+    )
+    c.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
+    c.add_argument("--report", action="store_true", help="also write the plotted report (DIR/report)")
+    c.add_argument(
+        "--allow-large", action="store_true", help="run even above the size limits (docs/reliability.md)"
+    )
+
     sw = sub.add_parser("sweep", help="run an experiment: many runs over varied parameters")
-    sw.add_argument("experiment", help="experiment YAML (experiments/*.yaml)")
+    sw.add_argument("experiment", help="experiment YAML, or a shipped experiment's name (synergy_sobol, ...)")
     sw.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     sw.add_argument(
         "--executor",
@@ -90,12 +136,15 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     cl = sub.add_parser("claims", help="test the source papers' claims (MODEL.md s.8) with replications")
-    cl.add_argument("--file", default=None, help="claims file (default: experiments/claims.yaml)")
+    cl.add_argument(
+        "--file", default=None, help="claims file, or a shipped one's name (default: the shipped claims.yaml)"
+    )
     cl.add_argument("--replications", type=int, help="replications per claim (default: the file's)")
     cl.add_argument("--workers", type=int, default=2)
     cl.add_argument("--out", help="output folder (default: results/claims-<timestamp>)")
     cl.add_argument("--quick", action="store_true", help="few replications and scan points (for CI)")
-    cl.add_argument("--progress", action="store_true", help="show a progress bar")
+    cl.add_argument("--quiet", action="store_true", help="no progress bar")
+    cl.add_argument("--progress", action="store_true", help=argparse.SUPPRESS)  # the default now; kept
     cl.add_argument(
         "--set",
         dest="overrides",
@@ -107,7 +156,12 @@ def _parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("report", help="write a plotted HTML report of a run or sweep folder")
     rp.add_argument("folder", nargs="?", help="a run or sweep output folder")
-    rp.add_argument("--compare", nargs=2, metavar=("DIR_A", "DIR_B"), help="compare two runs")
+    rp.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("DIR_A", "DIR_B"),
+        help="compare two run folders, B - A (one seed each: for intervals use `sim compare`)",
+    )
     rp.add_argument("--out", help="with --compare: output folder (default DIR_A/compare-<DIR_B>)")
     rp.add_argument("--force", action="store_true", help="replace a report folder that sim did not write")
 
@@ -120,7 +174,12 @@ def _parser() -> argparse.ArgumentParser:
     ca = sub.add_parser(
         "calibrate", help="fit uncertain parameters to the record (ABC-SMC) and score forecasts"
     )
-    ca.add_argument("file", nargs="?", default="experiments/calibration.yaml", help="calibration YAML")
+    ca.add_argument(
+        "file",
+        nargs="?",
+        default="calibration",
+        help="calibration YAML, or a shipped one's name (default: the shipped calibration.yaml)",
+    )
     ca.add_argument("--quick", action="store_true", help="small population and few generations (for CI)")
     ca.add_argument(
         "--workers", type=int, default=1, help="Dask workers on this machine (default 1: one core)"
@@ -128,9 +187,29 @@ def _parser() -> argparse.ArgumentParser:
     ca.add_argument("--scheduler", help="dask.distributed scheduler address (runs on that cluster)")
     ca.add_argument("--out", help="output folder (default: results/calibrate-<name>-<timestamp>)")
 
-    v = sub.add_parser("validate", help="check a scenario file and report every problem")
-    v.add_argument("scenario", help="scenario YAML")
+    v = sub.add_parser(
+        "validate",
+        help="check any input file (scenario, experiment, claims, calibration, parameters) and report "
+        "every problem, without running anything",
+    )
+    v.add_argument("scenario", help="the file (a scenario may also be a shipped scenario's name)")
+    v.add_argument(
+        "--kind",
+        choices=["scenario", "experiment", "claims", "calibration", "parameters"],
+        help="what the file is (default: told from its keys)",
+    )
     v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+    v.add_argument(
+        "--explain",
+        action="store_true",
+        help="print the fully resolved scenario, each value with the file and line it came from "
+        "(or --set, or default)",
+    )
+
+    sc = sub.add_parser("schema", help="write the scenario file's JSON Schema (for editors) or its reference")
+    sc.add_argument("--format", choices=["json", "markdown"], default="json")
+    sc.add_argument("--out", help="write to this file instead of printing")
+    sc.add_argument("--force", action="store_true", help="replace the --out file if it exists")
     return p
 
 
@@ -143,6 +222,9 @@ def _cmd_calibrate(args: argparse.Namespace, argv: list[str]) -> int:
 
     if args.workers < 1:
         raise SimError(f"--workers: expected a positive whole number, got {args.workers}")
+    from sim.shipped import shipped_input
+
+    args.file = shipped_input(args.file)
     if not Path(args.file).exists():
         raise SimError(f"{args.file}: calibration file not found")
     out = calibrate(args.file, args.out, args.quick, args.workers, args.scheduler, command=command_line(argv))
@@ -167,13 +249,15 @@ def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         raise SimError(f"--seed: expected a non-negative whole number, got {args.seed}")
     if args.out and Path(args.out).exists():
         raise SimError(f"{args.out}: output directory already exists; choose another --out")
+    if args.replications is not None:
+        return _run_replicated(args, argv)
     overrides = tuple(parse_assignment(a) for a in args.overrides)
     task = RunTask(args.scenario, args.seed, args.steps, overrides)
     sc = scenario_of(task)  # every check before any work: the scenario, its size, the output
     check_run(len(sc.states), sc.n_steps, args.allow_large)
     check_writable(Path(args.out) if args.out else Path("results"))
     result = run_one(task, sc)
-    out = Path(args.out) if args.out else default_out(result)
+    out = Path(args.out) if args.out else default_out(result, assignments=args.overrides)
     write_run(result, out, command_line(argv))
     if not args.quiet:
         print(summary(result))
@@ -185,8 +269,87 @@ def _cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def _one_thread_each() -> None:
+    import os
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")  # one thread per process: the workers are the parallelism
+
+
+def _run_replicated(args: argparse.Namespace, argv: list[str]) -> int:
+    """`sim run --replications N`: every check first, then N seeds into one folder."""
+    from pathlib import Path
+
+    _one_thread_each()
+    from sim.io import check_writable
+    from sim.provenance import command_line
+    from sim.report.replicate import check_counts, load_sides, run_replicated
+    from sim.runner import run_name, stamped_out
+    from sim.scenario.loader import parse_assignment
+
+    check_counts(args.replications, args.workers, args.seed, args.steps)
+    overrides = tuple(parse_assignment(a) for a in args.overrides)
+    (side,) = load_sides([args.scenario], args.steps, overrides, args.allow_large)
+    check_writable(Path(args.out) if args.out else Path("results"))
+    out = Path(args.out) if args.out else stamped_out(run_name(side.name, args.overrides))
+    rep = run_replicated(
+        side, args.replications, args.seed, args.steps, overrides, args.workers, not args.quiet, out,
+        command_line(argv),
+    )  # fmt: skip
+    if not args.quiet:
+        print(rep.text, end="")
+    print(f"wrote {out} ({args.replications} replications, {rep.wall_seconds:.1f} s)")
+    if args.report:
+        from sim.report.run_report import run_report
+
+        print(f"report: {run_report(out)}")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
+    """`sim compare A B`: every check first (both scenarios, the numbers, the output), then
+    the 2N runs, then the folder, atomically."""
+    from pathlib import Path
+
+    _one_thread_each()
+    from sim.errors import SimError
+    from sim.io import check_writable
+    from sim.provenance import command_line
+    from sim.report.replicate import check_counts, check_overlap, compare_runs, load_sides
+    from sim.runner import run_name, stamped_out
+    from sim.scenario.loader import parse_assignment
+
+    check_counts(args.replications, args.workers, args.seed, args.steps)
+    if args.out and Path(args.out).exists():
+        raise SimError(f"{args.out}: output directory already exists; choose another --out")
+    overrides = tuple(parse_assignment(a) for a in args.overrides)
+    sides = load_sides([args.scenario_a, args.scenario_b], args.steps, overrides, args.allow_large)
+    check_overlap(*sides)
+    check_writable(Path(args.out) if args.out else Path("results"))
+    run = compare_runs(
+        sides, args.replications, args.seed, args.steps, overrides, args.workers, not args.quiet
+    )
+    from sim.report.compare import write_compare
+
+    name = run_name(f"compare-{sides[0].name}-vs-{sides[1].name}", args.overrides)
+    out = Path(args.out) if args.out else stamped_out(name)
+    out, text = write_compare(run, out, command_line(argv), report=args.report)
+    if not args.quiet:
+        print(text, end="")
+    n = 2 * args.replications
+    print(
+        f"wrote {out} ({n} runs, {run.wall_seconds:.1f} s)"
+        + (f"; report: {out / 'report' / 'index.html'}" if args.report else "")
+    )
+    return 0
+
+
 def _cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
     import os
+
+    from sim.shipped import shipped_input
+
+    args.experiment = shipped_input(args.experiment)
 
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")  # one thread per process: the workers are the parallelism
@@ -264,8 +427,9 @@ def _cmd_claims(args: argparse.Namespace, argv: list[str]) -> int:
     from sim.claims.run import run_claims
     from sim.errors import SimError
     from sim.provenance import command_line
+    from sim.shipped import shipped_input
 
-    path = Path(args.file) if args.file else Path("experiments") / "claims.yaml"
+    path = Path(shipped_input(args.file or "claims"))
     if not path.exists():
         raise SimError(f"{path}: claims file not found (use --file)")
     if args.replications is not None and args.replications < 2:
@@ -279,7 +443,7 @@ def _cmd_claims(args: argparse.Namespace, argv: list[str]) -> int:
         args.replications,
         max(1, args.workers),
         args.quick,
-        args.progress,
+        not args.quiet,
         command_line(argv),
         overrides=overrides,
     )
@@ -327,14 +491,38 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from sim.limits import run_cost
-    from sim.scenario import load_scenario
+    from sim.errors import SimError
+    from sim.scenario.loader import parse_assignment
+    from sim.validate import validate_file
 
-    sc = load_scenario(args.scenario, args.overrides)
-    print(
-        f"{args.scenario}: ok ({len(sc.states)} states, {len(sc.forums)} forums, "
-        f"{len(sc.events)} events, {sc.n_steps} steps; estimated {run_cost(len(sc.states), sc.n_steps)})"
-    )
+    if args.explain:
+        from sim.scenario.explain import explain
+
+        if args.kind not in (None, "scenario"):
+            raise SimError("--explain: shows a scenario, not a file of another kind")
+        overrides = [parse_assignment(a) for a in args.overrides]
+        sys.stdout.write(explain(args.scenario, overrides))
+        return 0
+    print(validate_file(args.scenario, args.overrides, args.kind))
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from sim.scenario.jsonschema import reference_markdown, schema_json
+
+    text = schema_json() if args.format == "json" else reference_markdown()
+    if not args.out:
+        sys.stdout.write(text)
+        return 0
+    from pathlib import Path
+
+    from sim.errors import SimError
+    from sim.io import write_text
+
+    if Path(args.out).exists() and not args.force:
+        raise SimError(f"{args.out}: exists; give --force to replace it, or another --out")
+    write_text(Path(args.out), text)
+    print(f"wrote {args.out}")
     return 0
 
 
@@ -350,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _cmd_run(args, argv)
+        if args.command == "compare":
+            return _cmd_compare(args, argv)
         if args.command == "sweep":
             return _cmd_sweep(args, argv)
         if args.command == "analyze":
@@ -360,6 +550,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_claims(args, argv)
         if args.command == "calibrate":
             return _cmd_calibrate(args, argv)
+        if args.command == "schema":
+            return _cmd_schema(args)
         return _cmd_validate(args)
     except SimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)

@@ -18,9 +18,10 @@ def printable(text: str) -> str:
 
 @dataclass(frozen=True)
 class Problem:
-    source: str
-    where: str
-    message: str
+    source: str  # the file (`file:line` when the line is known), or `--set`
+    where: str  # the key path, as the user reads it: `states[3] (Japan).capacities.discourse`
+    message: str  # expected ..., got ...
+    loc: tuple[object, ...] = ()  # the key path as validated (to find the line later)
 
     def __str__(self) -> str:
         parts = [p for p in (self.source, self.where) if p]

@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.annotated_handlers import GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 
 def _unit(v: float) -> float:
@@ -47,12 +58,60 @@ def _no_bool(v: object) -> object:
     return v
 
 
+_JSON_BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """How an annotated type shows in the JSON Schema of a scenario (`sim schema`); no effect on
+    validation. Pydantic writes a bound that follows a validator (`NoBool`) as `ge`, `gt`, `le`
+    or `lt`, which JSON Schema does not know: they become `minimum`, `exclusiveMinimum`,
+    `maximum` and `exclusiveMaximum`. `extra` adds what a validator checks and pydantic cannot
+    show (the range of `Unit`, the form of a `FolderName`)."""
+
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    def __get_pydantic_json_schema__(
+        self, core: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out = handler(core)
+        for key, std in _JSON_BOUNDS.items():
+            if key in out:
+                out[std] = out.pop(key)
+        out.update(dict(self.extra))
+        return out
+
+
+def shown(**extra: Any) -> Shown:
+    """`Shown` with these JSON Schema keywords added, e.g. `shown(minimum=0.0, maximum=1.0)`."""
+    return Shown(tuple(extra.items()))
+
+
+def about(unit: str | None = None, source: str | None = None) -> dict[str, Any]:
+    """A field's `json_schema_extra`: the unit of a quantity ("per year", "share 0-1", ...; a
+    count or a calendar year says so) and the seed passage or assumption docs/model.md gives
+    for it. `sim schema` and docs/scenario-reference.md show both."""
+    out: dict[str, Any] = {}
+    if unit:
+        out["unit"] = unit
+    if source:
+        out["source"] = source
+    return out
+
+
 NoBool = BeforeValidator(_no_bool)  # `true` is not 1 (pydantic would otherwise read it so)
-Unit = Annotated[float, NoBool, AfterValidator(_unit)]
-Positive = Annotated[float, NoBool, Field(gt=0)]
-NonNeg = Annotated[float, NoBool, Field(ge=0)]
-Rate = Annotated[float, NoBool, Field(ge=-0.9, le=5.0)]
-Date = Annotated[str, BeforeValidator(_date)]
+Unit = Annotated[float, NoBool, AfterValidator(_unit), shown(minimum=0.0, maximum=1.0)]
+Positive = Annotated[float, NoBool, Field(gt=0), shown()]
+NonNeg = Annotated[float, NoBool, Field(ge=0), shown()]
+Rate = Annotated[float, NoBool, Field(ge=-0.9, le=5.0), shown()]
+# a date as YAML writes it: 2019 (a number), 2019-01 or 2019-01-15
+DATE_JSON: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$"},
+        {"type": "integer", "minimum": 1000, "maximum": 9999},
+    ]
+}
+Date = Annotated[str, BeforeValidator(_date), WithJsonSchema(DATE_JSON)]
 Name = Annotated[str, Field(min_length=1)]
 
 
@@ -71,7 +130,9 @@ def folder_name(stem: str) -> str:
 
 
 # A name that becomes part of an output folder's name (scenarios, experiments, calibrations).
-FolderName = Annotated[str, AfterValidator(_safe_name)]
+FolderName = Annotated[
+    str, AfterValidator(_safe_name), shown(pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,99})?$")
+]
 # A position: one value per norm dimension, as a list (in the order of `norms`) or a mapping.
 Position = list[Unit] | dict[str, Unit]
 
@@ -96,8 +157,8 @@ class PerYear:
         return -math.expm1(math.log1p(-value) / steps_per_year) if value < 1.0 else 1.0
 
 
-YearRate = Annotated[float, NoBool, Field(ge=0), PerYear("rate")]
-YearShare = Annotated[float, NoBool, AfterValidator(_unit), PerYear("share")]
+YearRate = Annotated[float, NoBool, Field(ge=0), PerYear("rate"), shown()]
+YearShare = Annotated[float, NoBool, AfterValidator(_unit), PerYear("share"), shown(minimum=0.0, maximum=1.0)]
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -34,7 +34,7 @@ from sim.engine.ledger import Ledger
 from sim.engine.pulls import Pulls
 from sim.engine.types import Array, BoolArray, IntArray
 from sim.engine.world import Changes
-from sim.fields import Name, NonNeg, Strict, Unit, YearRate, share
+from sim.fields import Name, NonNeg, Strict, Unit, YearRate, about, share
 
 CONSENSUS = "consensus"  # the text-pull channel of the forums' own consensus: credited to nobody
 
@@ -42,9 +42,27 @@ CONSENSUS = "consensus"  # the text-pull channel of the forums' own consensus: c
 class MembershipParams(Strict):
     """`membership`: endogenous joining of forums (the join rate per year)."""
 
-    join_threshold: Unit = 0.8
-    join_rate: YearRate = 0.2
-    cost: NonNeg = 0.1
+    join_threshold: Unit = Field(
+        0.8,
+        description="Closeness of an open forum's text to a state's own position (1 - distance) needed "
+        "for the state to consider joining.",
+        json_schema_extra=about("closeness 0-1", "assumption"),
+    )
+    join_rate: YearRate = Field(
+        0.2,
+        description="Hazard of joining an open forum that admits the state and whose text is close "
+        "enough, times the forum's openness.",
+        json_schema_extra=about("per year (x forum openness)", "assumption"),
+    )
+    cost: NonNeg = Field(
+        0.1,
+        description="Cost of a membership: a state joins only if the forum's weight is at least this "
+        "times the number of forums it already belongs to.",
+        json_schema_extra=about(
+            "forum weight per membership held",
+            "MODEL.md s.9 (joining is a decision with a cost); assumption: size",
+        ),
+    )
 
 
 RULES = ("founders", "invitation", "values", "open")
@@ -62,18 +80,50 @@ class AdmissionRule(Strict):
     - `open`: any state (closeness to the text is the state's own decision, below).
     `dimensions` empty: all of them. A forum's `open_to` regions restrict every rule."""
 
-    rule: Literal["founders", "invitation", "values", "open"] = "open"
-    dimensions: list[Name] = Field(default_factory=list)
-    threshold: Unit = 0.8
+    rule: Literal["founders", "invitation", "values", "open"] = Field(
+        "open",
+        description="`founders`: no one (expansions only as dated events); `invitation`: states close to "
+        "the members' mean position; `values`: states close to the forum's charter (its founding text); "
+        "`open`: anyone.",
+        json_schema_extra=about(source="MODEL.md s.9"),
+    )
+    dimensions: list[Name] = Field(
+        default_factory=list,
+        description="Norm dimensions an `invitation` or `values` rule compares (empty: all).",
+        json_schema_extra=about(source="MODEL.md s.9"),
+    )
+    threshold: Unit = Field(
+        0.8,
+        description="Closeness on those dimensions (1 - normalised distance) the rule asks for.",
+        json_schema_extra=about("closeness 0-1", "assumption"),
+    )
 
 
 class FrameworkParams(Strict):
     """`framework_settings`: supporting frameworks (DFFT-like; the join rate per year)."""
 
-    join_rate: YearRate = 0.4
-    join_threshold: Unit = 0.7
-    weight_gain: NonNeg = 0.5
-    founder_credit: NonNeg = 0.05
+    join_rate: YearRate = Field(
+        0.4,
+        description="Hazard of a close-enough state joining a framework, times min(1, baseline engagement "
+        "+ the founder's engagement in the host forum): the founder's participation drives uptake.",
+        json_schema_extra=about("per year (x min(1, drive))", "s000 2.1.2; size assumption"),
+    )
+    join_threshold: Unit = Field(
+        0.7,
+        description="Closeness of a state's position to the framework's text (1 - distance) needed to join.",
+        json_schema_extra=about("closeness 0-1", "assumption"),
+    )
+    weight_gain: NonNeg = Field(
+        0.5,
+        description="Host forum's weight gained at full uptake: weight = initial weight x (1 + weight_gain "
+        "x share of states that joined).",
+        json_schema_extra=about("share of the initial weight", "s000 2.1.2; size assumption"),
+    )
+    founder_credit: NonNeg = Field(
+        0.05,
+        description="Influence credited to the founder for each joiner, times the joiner's size.",
+        json_schema_extra=about("influence per joiner (x size)", "assumption"),
+    )
 
 
 # ----------------------------------------------------------------------------- texts

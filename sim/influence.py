@@ -25,21 +25,62 @@ from pydantic import Field
 
 from sim.engine.ledger import Ledger
 from sim.engine.types import Array, BoolArray, IntArray
-from sim.fields import NonNeg, Strict, YearRate, YearShare
+from sim.fields import NonNeg, Strict, YearRate, YearShare, about
 
 
 class InfluenceParams(Strict):
     """`influence`: the stock, its value, reputation, followers, the domestic anchor (rates per
     year)."""
 
-    decay: YearShare = 0.185
-    clout: Annotated[float, Field(ge=0.0, le=2.0)] = 0.5
-    reputation_weight: YearRate = 0.04
-    reputation_memory: YearShare = 0.344
-    follow_threshold: NonNeg = 0.01
-    anchoring: YearRate = 0.08
-    domestic: NonNeg = 1.0
-    standing: NonNeg = 0.5
+    decay: YearShare = Field(
+        0.185,
+        description="Share of the influence stock (discourse power) lost per year without renewal.",
+        json_schema_extra=about("share per year", "assumption (halves in about 3.5 years)"),
+    )
+    clout: Annotated[float, Field(ge=0.0, le=2.0)] = Field(
+        0.5,
+        description="Exponent on a state's relative resource share in its agenda weight and the appeal of "
+        "its practice: clout = (N x resource share) ^ clout.",
+        json_schema_extra=about("exponent", "s002 2 (resources as power); size assumption"),
+    )
+    reputation_weight: YearRate = Field(
+        0.04,
+        description="Influence earned per unit of reputation (the image of an active actor rather than a "
+        "free rider), times the state's clout.",
+        json_schema_extra=about("per year (influence per unit of reputation)", "s000 3.1; size assumption"),
+    )
+    reputation_memory: YearShare = Field(
+        0.344,
+        description="Weight per year of current forum-weighted engagement in the reputation running mean.",
+        json_schema_extra=about("share per year", "assumption"),
+    )
+    follow_threshold: NonNeg = Field(
+        0.01,
+        description="Movement of a state's position caused by another's practice, accumulated, needed for "
+        "it to count as that state's follower.",
+        json_schema_extra=about("distance (accumulated movement)", "assumption"),
+    )
+    anchoring: YearRate = Field(
+        0.08,
+        description="Pull of each state's home position on its current position (domestic politics).",
+        json_schema_extra=about("per year", "assumption"),
+    )
+    domestic: NonNeg = Field(
+        1.0,
+        description="Weight of the home position against the outside pulls on a state, per unit of "
+        "(1 - openness) / openness: positions stay apart rather than converge (0: off).",
+        json_schema_extra=about(
+            "multiplier", "MODEL.md s.9 (domestic anchor); s002 (a polarised contest); assumption: size"
+        ),
+    )
+    standing: NonNeg = Field(
+        0.5,
+        description="Largest extra weight accumulated influence lends to a state's drafts and agenda "
+        "weight (bounded, with diminishing returns; 0: off).",
+        json_schema_extra=about(
+            "multiplier (largest extra)", "MODEL.md s.9 (discourse power is power); assumption: size"
+        ),
+    )
 
 
 # ----------------------------------------------------------------------------- valuation

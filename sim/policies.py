@@ -32,22 +32,59 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from sim.engine.types import Array, BoolArray, IntArray
-from sim.fields import NoBool, NonNeg, Positive, Strict, Unit, YearRate, YearShare, per_step
+from sim.fields import NoBool, NonNeg, Positive, Strict, Unit, YearRate, YearShare, about, per_step, shown
 
 
 class FixedPolicy(Strict):
-    kind: Literal["fixed"]
-    mix: dict[str, Annotated[float, NoBool, Field(ge=0, le=1e6)]]  # relative weights (their scale is free)
+    """`kind: fixed`: the state draws its action from a given mix (Japan's deliberate use of all
+    three paths, s000 3.1)."""
+
+    kind: Literal["fixed"] = Field(description="`fixed`: a given mix over the state's allowed actions.")
+    mix: dict[str, Annotated[float, NoBool, Field(ge=0, le=1e6), shown()]] = Field(
+        description="Weights of the state's actions (action name: weight); relative, their scale is free. "
+        "Actions not named are never chosen.",
+        json_schema_extra=about("relative weight (0 to 10^6)", "MODEL.md s.5"),
+    )  # relative weights (their scale is free)
 
 
 class LearningPolicy(Strict):
-    kind: Literal["learning"]
-    choice: Literal["proportional", "softmax"] = "proportional"
-    experimentation: Unit = 0.2
-    temperature: Positive | None = None  # softmax only (default 1.0 there)
-    learning_rate: YearRate = 0.4
-    forgetting: YearShare = 0.344
-    initial: dict[str, NonNeg] | None = None
+    """`kind: learning`: Roth-Erev reinforcement of the actions that paid (Roth & Erev 1995;
+    Erev & Roth 1998)."""
+
+    kind: Literal["learning"] = Field(description="`learning`: Roth-Erev reinforcement learning.")
+    choice: Literal["proportional", "softmax"] = Field(
+        "proportional",
+        description="How propensities become probabilities: `proportional` (Roth-Erev, p = q / sum q) or "
+        "`softmax` (p = softmax(q / temperature), kept for comparison).",
+        json_schema_extra=about(source="MODEL.md s.5; Roth & Erev (1995)"),
+    )
+    experimentation: Unit = Field(
+        0.2,
+        description="Share of each reinforcement spread over the other available actions (proportional "
+        "choice): an action that adds nothing fades towards what experimentation gives it.",
+        json_schema_extra=about("share 0-1", "Erev & Roth (1998), their estimate"),
+    )
+    temperature: Positive | None = Field(
+        None,
+        description="Softmax temperature (`choice: softmax` only; default 1.0 there).",
+        json_schema_extra=about("propensity units", "assumption"),
+    )  # softmax only (default 1.0 there)
+    learning_rate: YearRate = Field(
+        0.4,
+        description="Reinforcement of the chosen action per unit of normalised gain (what taking it "
+        "added, divided by the state's typical gain).",
+        json_schema_extra=about("per year", "assumption"),
+    )
+    forgetting: YearShare = Field(
+        0.344,
+        description="Share of all propensities forgotten per year.",
+        json_schema_extra=about("share per year", "assumption"),
+    )
+    initial: dict[str, NonNeg] | None = Field(
+        None,
+        description="Initial propensities (action name: propensity); default 1 for each action.",
+        json_schema_extra=about("propensity (relative)", "assumption"),
+    )
 
     @model_validator(mode="after")
     def _temperature_needs_softmax(self) -> LearningPolicy:
@@ -57,8 +94,18 @@ class LearningPolicy(Strict):
 
 
 class BestResponsePolicy(Strict):
-    kind: Literal["best_response"]
-    noise: NonNeg = 0.1
+    """`kind: best_response`: myopic; each step the action with the largest expected gain now,
+    with noise."""
+
+    kind: Literal["best_response"] = Field(
+        description="`best_response`: the action with the largest expected gain (plus noise)."
+    )
+    noise: NonNeg = Field(
+        0.1,
+        description="Scale of the Gumbel noise added to each action's expected gain, itself divided by "
+        "the best action's.",
+        json_schema_extra=about("share of the best expected gain", "assumption"),
+    )
 
 
 Policy = Annotated[FixedPolicy | LearningPolicy | BestResponsePolicy, Field(discriminator="kind")]
@@ -67,8 +114,19 @@ Policy = Annotated[FixedPolicy | LearningPolicy | BestResponsePolicy, Field(disc
 class PolicySettings(Strict):
     """`policy_settings`: what every policy shares (weights of running means, per year)."""
 
-    gain_memory: YearShare = 0.59  # each action's realised gain
-    scale_memory: YearShare = 0.344  # a state's total gain (the learning reward's scale)
+    gain_memory: YearShare = Field(
+        0.59,
+        description="Weight per year of new gains in the running means of each action's channel gain, "
+        "in steps the action was taken and in steps it was not (their difference is what the action "
+        "adds: the learning reward and a technology power's expected gain).",
+        json_schema_extra=about("share per year", "assumption"),
+    )  # each action's realised gain
+    scale_memory: YearShare = Field(
+        0.344,
+        description="Weight per year of new gains in the running mean of a state's total gain (the scale "
+        "that makes learning rewards comparable for large and small states).",
+        json_schema_extra=about("share per year", "assumption"),
+    )  # a state's total gain (the learning reward's scale)
 
 
 class Policies:
@@ -81,12 +139,14 @@ class Policies:
         steps_per_year: int,
     ) -> None:
         n, a = allowed.shape
+        self.actions = actions
+        self.steps_per_year = steps_per_year
         self.allowed = allowed
         self.available = (
             allowed.copy()
         )  # allowed and possible this step (a power before its lever's date is not)
         self.settings = per_step(settings, steps_per_year)
-        self.kind = np.array([s.kind for s in specs])
+        self.kind = np.array([s.kind for s in specs], dtype=object)
         self.fixed_p = np.zeros((n, a))
         self.q = np.zeros((n, a))
         self.temperature = np.ones(n)
@@ -96,27 +156,8 @@ class Policies:
         self.forgetting = np.zeros(n)
         self.noise = np.zeros(n)
         for i, pol in enumerate(specs):
-            if isinstance(pol, FixedPolicy):
-                for name, v in pol.mix.items():
-                    self.fixed_p[i, actions.index(name)] = v
-            elif isinstance(pol, LearningPolicy):
-                pol = per_step(pol, steps_per_year)
-                self.softmax[i] = pol.choice == "softmax"
-                self.temperature[i] = pol.temperature or 1.0
-                self.experimentation[i] = pol.experimentation
-                self.learning_rate[i] = pol.learning_rate
-                self.forgetting[i] = pol.forgetting
-                init = pol.initial or {}
-                for k, name in enumerate(actions):
-                    self.q[i, k] = init.get(name, 1.0)
-            else:
-                self.noise[i] = pol.noise
-        self.fixed_p *= allowed
-        self.is_learning = self.kind == "learning"
-        self.is_softmax = self.is_learning & self.softmax
-        self.is_proportional = self.is_learning & ~self.softmax
-        self.any_learning = bool(self.is_learning.any())
-        self.is_br = np.flatnonzero(self.kind == "best_response")
+            self._row(i, pol)
+        self._kinds()
         self.gain_scale = np.zeros(n)
         self.n_scale = 0  # steps seen (the first weigh 1/n, so the scale starts at the first gains)
         # running means of what each action's channel earns a state when it takes the action
@@ -126,6 +167,43 @@ class Policies:
         self.passive = np.zeros((n, a))
         self.n_taken = np.zeros((n, a))  # observations so far: the first ones weigh 1/n, so a
         self.n_passive = np.zeros((n, a))  # mean starts at what was seen, not at zero
+
+    def _row(self, i: int, pol: FixedPolicy | LearningPolicy | BestResponsePolicy) -> None:
+        """State i's parameters from its policy (the other kinds' entries zeroed)."""
+        self.kind[i] = pol.kind
+        self.fixed_p[i] = 0.0
+        self.q[i] = 0.0
+        self.softmax[i], self.temperature[i] = False, 1.0
+        self.experimentation[i] = self.learning_rate[i] = self.forgetting[i] = self.noise[i] = 0.0
+        if isinstance(pol, FixedPolicy):
+            for name, v in pol.mix.items():
+                self.fixed_p[i, self.actions.index(name)] = v
+            self.fixed_p[i] *= self.allowed[i]
+        elif isinstance(pol, LearningPolicy):
+            pol = per_step(pol, self.steps_per_year)
+            self.softmax[i] = pol.choice == "softmax"
+            self.temperature[i] = pol.temperature or 1.0
+            self.experimentation[i] = pol.experimentation
+            self.learning_rate[i] = pol.learning_rate
+            self.forgetting[i] = pol.forgetting
+            init = pol.initial or {}
+            for k, name in enumerate(self.actions):
+                self.q[i, k] = init.get(name, 1.0)
+        else:
+            self.noise[i] = pol.noise
+
+    def _kinds(self) -> None:
+        self.is_learning = self.kind == "learning"
+        self.is_softmax = self.is_learning & self.softmax
+        self.is_proportional = self.is_learning & ~self.softmax
+        self.any_learning = bool(self.is_learning.any())
+        self.is_br = np.flatnonzero(self.kind == "best_response")
+
+    def change(self, i: int, pol: FixedPolicy | LearningPolicy | BestResponsePolicy) -> None:
+        """State i follows `pol` from now on (a `policy` event), as if it had from the start;
+        the running means of what each action earns are the state's record and are kept."""
+        self._row(i, pol)
+        self._kinds()
 
     @property
     def expected(self) -> Array:

@@ -17,11 +17,12 @@ import functools
 import json
 import operator
 import os
+import re
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -300,14 +301,49 @@ def run_chunk(tasks: list[RunTask]) -> list[tuple[dict[str, Any], list[tuple[Any
         return [run_task(t) for t in tasks]
 
 
-def default_out(result: RunResult, root: Path = Path("results")) -> Path:
+def run_tables_chunk(tasks: list[RunTask]) -> list[tuple[int, RunResult]]:
+    """Run a list of tasks in this process with every output table (`run_one`): the unit of
+    work of replicated runs (`sim run --replications`) on an executor. Each result comes
+    with its task's replication."""
+    check_blas_kernel()
+    with one_blas_thread():
+        return [(t.replication, run_one(t)) for t in tasks]
+
+
+_NAME_LIMIT = 100  # characters of a run's name before its time stamp
+
+
+def run_name(scenario: str, assignments: Sequence[str] = ()) -> str:
+    """The name of a run's folder: the scenario's, followed by what `--set` changed, e.g.
+    `baseline+states.Japan.capacities.discourse=0.9`, made safe for a folder name (characters
+    other than letters, digits and `_.+=-` become `_`). Assignments that do not fit in 100
+    characters are counted instead (`+2_more`); the manifest keeps the whole command."""
+    name = scenario
+    parts = [re.sub(r"[^A-Za-z0-9_.+=-]+", "_", a.strip()).strip("_") for a in assignments]
+    parts = [p for p in parts if p]
+    for k, part in enumerate(parts):
+        left = len(parts) - k - 1
+        room = _NAME_LIMIT - (len(f"+{left}_more") if left else 0)
+        if len(name) + 1 + len(part) > room:
+            return f"{name}+{len(parts) - k}_more"
+        name = f"{name}+{part}"
+    return name
+
+
+def stamped_out(name: str, root: Path = Path("results")) -> Path:
+    """`root/<name>-<time stamp>`, with a counter if that exists already."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = inside(root, f"{result.scenario_name}-{stamp}")
+    out = inside(root, f"{name}-{stamp}")
     n = 1
     while out.exists():
         n += 1
-        out = inside(root, f"{result.scenario_name}-{stamp}-{n}")
+        out = inside(root, f"{name}-{stamp}-{n}")
     return out
+
+
+def default_out(result: RunResult, root: Path = Path("results"), assignments: Sequence[str] = ()) -> Path:
+    """Where a run goes without --out: `results/<scenario>[+<what --set changed>]-<time stamp>`."""
+    return stamped_out(run_name(result.scenario_name, assignments), root)
 
 
 def _write_parquet(df, path: Path, meta: dict[str, str]) -> None:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import yaml
 
@@ -99,10 +100,77 @@ def _count_nodes(data: Any) -> int:
     return n
 
 
+@dataclass(frozen=True)
+class Where:
+    """Where a value was written: a file and a line (1-based; 0 when not from a file: a `--set`,
+    a default), and the same for the parts of a mapping (by key) or a list (by position)."""
+
+    file: str
+    line: int = 0
+    kids: Union[dict[str, Where], list[Where], None] = None  # noqa: UP007
+
+    def kid(self, part: object) -> Where | None:
+        """The part `part` (a key or a list position) of this value, if it was written."""
+        if isinstance(self.kids, dict):
+            return self.kids.get(str(part))
+        if isinstance(self.kids, list) and isinstance(part, int) and 0 <= part < len(self.kids):
+            return self.kids[part]
+        return None
+
+    def at(self, loc: tuple[object, ...]) -> Where:
+        """The deepest written value along `loc` (a value not written: the mapping it is missing
+        from)."""
+        w = self
+        for part in loc:
+            k = w.kid(part)
+            if k is None:
+                if isinstance(part, str) and "[" in part:
+                    continue  # a union branch in a pydantic location, not a key
+                break
+            w = k
+        return w
+
+    @property
+    def shown(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+def _located(node: yaml.Node, shown: str, memo: dict[int, Where]) -> Where:
+    """The `Where` tree of a composed YAML node (aliases shared, so linear in the document)."""
+    done = memo.get(id(node))
+    if done is not None:
+        return done
+    line = node.start_mark.line + 1
+    kids: dict[str, Where] | list[Where] | None = None
+    memo[id(node)] = Where(shown, line)  # a self-referencing alias stops here
+    if isinstance(node, yaml.MappingNode):
+        kids = {}
+        for key, value in node.value:  # merges (`<<`) already flattened: later keys win
+            if isinstance(key, yaml.ScalarNode):
+                sub = _located(value, shown, memo)
+                kids[str(key.value)] = Where(shown, key.start_mark.line + 1, sub.kids)
+    elif isinstance(node, yaml.SequenceNode):
+        kids = [_located(v, shown, memo) for v in node.value]
+    out = Where(shown, line, kids)
+    memo[id(node)] = out
+    return out
+
+
 def parse_yaml(text: str, shown: str) -> Any:
     """Parse YAML text (already decoded) with the checks above; `shown` names it in errors."""
+    return parse_yaml_located(text, shown)[0]
+
+
+def parse_yaml_located(text: str, shown: str) -> tuple[Any, Where | None]:
+    """`parse_yaml`, and where each value was written (None for an empty document)."""
     try:
-        data = yaml.load(text, Loader=_Loader)
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+        where = _located(node, shown, {}) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
         kind = "YAML error" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
@@ -118,7 +186,7 @@ def parse_yaml(text: str, shown: str) -> Any:
         raise ScenarioError([Problem(shown, "", "YAML nested too deeply")]) from None
     if _count_nodes(data) > MAX_NODES:
         raise ScenarioError([Problem(shown, "", f"more than {MAX_NODES:,} values once aliases are expanded")])
-    return data
+    return data, where
 
 
 def _decode(raw: bytes, shown: str) -> str:
@@ -145,6 +213,11 @@ def _decode(raw: bytes, shown: str) -> str:
 
 def read_yaml(path: str | Path, shown: str | None = None) -> dict:
     """The top-level mapping of a YAML input file (an empty file is an empty mapping)."""
+    return read_yaml_located(path, shown)[0]
+
+
+def read_yaml_located(path: str | Path, shown: str | None = None) -> tuple[dict, Where]:
+    """`read_yaml`, and where in the file each value was written."""
     path = Path(path)
     shown = str(path) if shown is None else shown
     try:
@@ -168,13 +241,14 @@ def read_yaml(path: str | Path, shown: str | None = None) -> dict:
         raise ScenarioError([Problem(shown, "", f"cannot read file ({exc.strerror})")]) from None
     if len(raw) > MAX_FILE_BYTES:  # grew after the stat
         raise ScenarioError([Problem(shown, "", f"input files are limited to {MAX_FILE_BYTES:,} bytes")])
-    data = parse_yaml(_decode(raw, shown), shown)
+    data, where = parse_yaml_located(_decode(raw, shown), shown)
     if data is None:
-        return {}
+        return {}, Where(shown, 1, {})
     if not isinstance(data, dict):
         got = type(data).__name__
         raise ScenarioError([Problem(shown, "", f"expected a mapping at the top level, got {got}")])
     bad = [k for k in data if not isinstance(k, str)]
     if bad:
         raise ScenarioError([Problem(shown, str(bad[0]), "expected a text key")])
-    return data
+    assert where is not None
+    return data, where

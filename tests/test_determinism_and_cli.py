@@ -109,7 +109,7 @@ def test_cli_default_scenario_steps_and_set(tmp_path):
     r = _sim("run", "--steps", "32", "--set", "model.synergy=0", cwd=tmp_path)  # to the end of 2023
     assert r.returncode == 0, r.stderr
     (out,) = (tmp_path / "results").iterdir()
-    assert out.name.startswith("baseline-")
+    assert out.name.startswith("baseline+model.synergy=0-")  # named after what --set changed
     man = json.loads((out / "manifest.json").read_text())
     assert man["steps"] == 32 and "--set model.synergy=0" in man["command"]
     assert yaml.safe_load((out / "scenario.resolved.yaml").read_text())["model"]["synergy"] == 0.0

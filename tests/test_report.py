@@ -104,8 +104,9 @@ def test_reports_open_in_a_real_browser(reports):
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail("chromium is missing: .ci/run installs it with apt")
-        pytest.skip("Debian's chromium is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
+        pytest.skip("no browser: Debian's chromium is missing (apt-get install chromium, as .ci/run does)")
+    reason = "playwright is missing: `python3 dev.py test` installs it (requirements/dev.txt)"
+    sync_api = pytest.importorskip("playwright.sync_api", reason=reason)
     args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=args)

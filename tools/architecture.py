@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("model", ("sim.model",)),
     ("running", ("sim.runner", "sim.experiments")),
     ("analysis", ("sim.report", "sim.claims", "sim.calibration")),
-    ("interface", ("sim.cli", "sim.__main__")),
+    ("interface", ("sim.cli", "sim.__main__", "sim.validate")),
 ]
 
 

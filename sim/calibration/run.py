@@ -101,13 +101,20 @@ def calibrate(
     command: str = "",
 ) -> Path:
     from sim.provenance import git_commit, versions
-    from sim.scenario.loader import load_scenario, read_scenario, scenario_hash, scenario_source
+    from sim.scenario.loader import (
+        find_scenario,
+        load_scenario,
+        read_scenario,
+        scenario_hash,
+        scenario_source,
+    )
 
     t0 = time.perf_counter()
     path = Path(path)
     spec, priors = load_calibration(path)
     settings = spec.quick if quick else spec.abc
-    scen_path = resolve(path, spec.scenario)
+    scen_path = find_scenario(spec.scenario, path.parent)
+    assert scen_path is not None  # load_calibration checked it
     sc = load_scenario(scen_path)
     names = [s.name for s in sc.states]
     iso3 = [s.iso3 for s in sc.states]

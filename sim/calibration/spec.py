@@ -129,18 +129,20 @@ def load_calibration(path: str | Path) -> tuple[Calibration, dict[str, Prior]]:
     """Read and check a calibration file: the scenario, every parameter (declared and
     settable at both ends of its prior) and every data file; returns the spec and the prior of
     each parameter. Every problem is reported at once, located."""
-    from sim.scenario.loader import load_scenario, model_from
+    from sim.scenario.loader import find_scenario, load_scenario, model_from
     from sim.scenario.uncertain import declaration
-    from sim.yamlfile import read_yaml
+    from sim.yamlfile import read_yaml_located
 
     path = Path(path)
-    spec = model_from(Calibration, read_yaml(path, str(path)), str(path))
+    raw, where = read_yaml_located(path, str(path))
+    spec = model_from(Calibration, raw, str(path), where)
     if not spec.name:
         spec.name = folder_name(path.stem)
     problems: list[Problem] = []
-    scen = resolve(path, spec.scenario)
-    if not scen.is_file():
+    found = find_scenario(spec.scenario, path.parent)
+    if found is None:
         raise ScenarioError([Problem(str(path), "scenario", f"file not found: {spec.scenario}")])
+    scen = found
     sc = load_scenario(scen)
     priors: dict[str, Prior] = {}
     for i, key in enumerate(spec.parameters):

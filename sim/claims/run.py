@@ -146,6 +146,28 @@ def _preflight(plan: _Plan, suite: ClaimSuite, path: Path) -> None:
         raise ScenarioError(problems)
 
 
+def prepare(
+    path: str | Path,
+    replications: int | None = None,
+    quick: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> tuple[ClaimSuite, int, int, dict[str, list], _Plan, dict]:
+    """Read a claims file and plan its runs, with every check made before the first run
+    (every claim's scenario, counterfactuals, scan values and metric): the suite, the
+    replications and scan replications, the scan values per claim, the plan and its wiring."""
+    path = Path(path)
+    suite = load_claims(path)
+    reps = replications or (4 if quick else suite.replications)
+    scan_reps = 3 if quick else suite.scan_replications
+    scan_values = {
+        c.id: (c.scan.values[:: max(1, len(c.scan.values) // 2)][:3] if quick else c.scan.values)
+        for c in suite.claims
+    }
+    plan, wiring = _plan(suite, path.parent, reps, scan_reps, scan_values, overrides)
+    _preflight(plan, suite, path)
+    return suite, reps, scan_reps, scan_values, plan, wiring
+
+
 def run_claims(
     path: str | Path,
     out: str | Path | None = None,
@@ -163,15 +185,7 @@ def run_claims(
     from sim.provenance import git_commit, versions
 
     path = Path(path)
-    suite = load_claims(path)
-    reps = replications or (4 if quick else suite.replications)
-    scan_reps = 3 if quick else suite.scan_replications
-    scan_values = {
-        c.id: (c.scan.values[:: max(1, len(c.scan.values) // 2)][:3] if quick else c.scan.values)
-        for c in suite.claims
-    }
-    plan, wiring = _plan(suite, path.parent, reps, scan_reps, scan_values, overrides)
-    _preflight(plan, suite, path)
+    suite, reps, scan_reps, scan_values, plan, wiring = prepare(path, replications, quick, overrides)
     out_dir = Path(out) if out else inside(Path("results"), f"claims-{dt.datetime.now():%Y%m%d-%H%M%S}")
     check_writable(out_dir)
     if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / "claims.csv").is_file():

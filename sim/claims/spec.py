@@ -20,8 +20,8 @@ from pydantic import Field, model_validator
 from sim.errors import Problem, ScenarioError
 from sim.experiments.metrics import check_metric
 from sim.fields import Strict
-from sim.scenario.loader import model_from, packaged_scenario
-from sim.yamlfile import read_yaml
+from sim.scenario.loader import find_scenario, model_from
+from sim.yamlfile import read_yaml_located
 
 
 class Scan(Strict):
@@ -76,19 +76,18 @@ class ClaimSuite(Strict):
 
 
 def resolve_scenario(name: str, base: Path) -> Path:
-    p = Path(name)
-    for cand in (p if p.is_absolute() else base / p, packaged_scenario(name), packaged_scenario(p.stem)):
-        if cand.exists():
-            return cand
-    raise FileNotFoundError(name)
+    found = find_scenario(name, base)
+    if found is None:
+        raise FileNotFoundError(name)
+    return found
 
 
 def load_claims(path: str | Path) -> ClaimSuite:
     """A claims file, with the claims of the files it includes (which must sit beside it: their
     scenario paths are read from the same folder)."""
     path = Path(path)
-    raw = read_yaml(path, str(path))
-    suite = model_from(ClaimSuite, raw, str(path))
+    raw, where = read_yaml_located(path, str(path))
+    suite = model_from(ClaimSuite, raw, str(path), where)
     for name in suite.include:
         other = path.parent / name
         if other.parent.resolve() != path.parent.resolve() or not other.is_file():

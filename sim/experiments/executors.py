@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from sim.runner import RunTask, run_chunk
 
 Chunk = list[RunTask]
+# What a worker does with a chunk: `run_chunk` (a row of metrics per run), or another picklable
+# top-level function of a chunk, such as `sim.runner.run_tables_chunk` (every run's tables).
+ChunkFn = Callable[[Chunk], list]
 
 
 def init_worker() -> None:
@@ -67,12 +70,12 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker)
 
 
-def serial(chunks: list[Chunk], workers: int = 1) -> Iterator[list]:
+def serial(chunks: list[Chunk], workers: int = 1, fn: ChunkFn = run_chunk) -> Iterator[list]:
     for chunk in chunks:
-        yield run_chunk(chunk)
+        yield fn(chunk)
 
 
-def local(chunks: list[Chunk], workers: int = 2) -> Iterator[list]:
+def local(chunks: list[Chunk], workers: int = 2, fn: ChunkFn = run_chunk) -> Iterator[list]:
     """Long-lived worker processes (fork where the platform has it: no re-import per run),
     at most 2 chunks in flight per worker so the driver's memory stays flat."""
     from concurrent.futures import FIRST_COMPLETED, wait
@@ -81,7 +84,7 @@ def local(chunks: list[Chunk], workers: int = 2) -> Iterator[list]:
     with process_pool(workers) as pool:
         inflight = set()
         for chunk in pending:
-            inflight.add(pool.submit(run_chunk, chunk))
+            inflight.add(pool.submit(fn, chunk))
             if len(inflight) >= 2 * workers:
                 break
         try:
@@ -91,14 +94,16 @@ def local(chunks: list[Chunk], workers: int = 2) -> Iterator[list]:
                     yield fut.result()  # BrokenProcessPool if a worker was killed
                     nxt = next(pending, None)
                     if nxt is not None:
-                        inflight.add(pool.submit(run_chunk, nxt))
+                        inflight.add(pool.submit(fn, nxt))
         except BaseException:
             for fut in inflight:
                 fut.cancel()
             raise
 
 
-def dask(chunks: list[Chunk], workers: int = 2, scheduler: str | None = None) -> Iterator[list]:
+def dask(
+    chunks: list[Chunk], workers: int = 2, scheduler: str | None = None, fn: ChunkFn = run_chunk
+) -> Iterator[list]:
     """The same task function on a dask.distributed scheduler (or a LocalCluster)."""
     import logging
 
@@ -118,14 +123,14 @@ def dask(chunks: list[Chunk], workers: int = 2, scheduler: str | None = None) ->
         client = Client(scheduler)
     try:
         pending = iter(chunks)
-        futures = [client.submit(run_chunk, c, pure=False) for c in _take(pending, _window(client, workers))]
+        futures = [client.submit(fn, c, pure=False) for c in _take(pending, _window(client, workers))]
         inflight = len(futures)
         ac = as_completed(futures)
         for fut in ac:
             inflight -= 1
             yield fut.result()
             for c in _take(pending, _window(client, workers) - inflight):
-                ac.add(client.submit(run_chunk, c, pure=False))
+                ac.add(client.submit(fn, c, pure=False))
                 inflight += 1
     finally:
         client.close()
@@ -156,4 +161,4 @@ def _take(it: Iterator, n: int) -> list:
     return out
 
 
-EXECUTORS = {"serial": serial, "local": local, "dask": dask}
+EXECUTORS: dict[str, Callable[..., Iterator[list]]] = {"serial": serial, "local": local, "dask": dask}

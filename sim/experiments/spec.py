@@ -19,8 +19,8 @@ from pydantic import Field, model_validator
 
 from sim.errors import Problem, ScenarioError
 from sim.fields import Bounds, FolderName, Strict, folder_name
-from sim.scenario.loader import model_from, packaged_scenario
-from sim.yamlfile import read_yaml
+from sim.scenario.loader import find_scenario, model_from
+from sim.yamlfile import read_yaml_located
 
 
 class Range(Strict):
@@ -101,17 +101,15 @@ def load_experiment(path: str | Path) -> tuple[Experiment, Path]:
     from sim.experiments.metrics import check_metric
 
     p = Path(path)
-    raw = read_yaml(p, str(path))
-    exp = model_from(Experiment, raw, str(path))
+    raw, where = read_yaml_located(p, str(path))
+    exp = model_from(Experiment, raw, str(path), where)
     if not exp.name:
         exp.name = folder_name(p.stem)
-    scen = Path(exp.scenario)
-    if not scen.is_absolute():
-        scen = p.parent / scen
-    if not scen.exists() and packaged_scenario(exp.scenario).exists():
-        scen = packaged_scenario(exp.scenario)
-    if not scen.exists():
-        raise ScenarioError([Problem(str(path), "scenario", f"file not found: {exp.scenario}")])
+    found = find_scenario(exp.scenario, p.parent)
+    if found is None:
+        at = (where.kid("scenario") or where).shown
+        raise ScenarioError([Problem(at, "scenario", f"file not found: {exp.scenario}")])
+    scen = found
     problems: list[Problem] = []
     for key, v in exp.vary.items():
         if v == "declared":

@@ -199,6 +199,24 @@ def _open_folder(root: Path, ehash: str, resume: bool, shard: str | None = None)
     return old
 
 
+def check_experiment(experiment: str | Path) -> tuple[Experiment, Path, int]:
+    """Every check a sweep makes before its first run, without running it (`sim validate`):
+    the experiment, its scenario, every varied key at the design's first and last values,
+    every metric on the scenario; returns the experiment, its scenario and the number of runs."""
+    from sim.scenario import scenario_hash
+    from sim.scenario.loader import finish, read_scenario
+
+    exp, scen = load_experiment(experiment)
+    raw = read_scenario(str(scen))
+    sha = scenario_hash(finish(copy.deepcopy(raw), str(scen)))
+    if designs.count(exp) == 0:
+        raise SimError(f"{experiment}: the design has no runs")
+    tasks = designs.tasks(exp, str(scen), sha, raw)
+    _check_vary(experiment, scen, raw, tasks)
+    _check_metrics(experiment, exp, tasks[0])
+    return exp, scen, len(tasks)
+
+
 def run_sweep(
     experiment: str | Path,
     out: str | Path | None = None,

@@ -36,7 +36,7 @@ from sim.errors import SimError
 from sim.fields import per_step
 from sim.model.agents import ForumAgent, StateAgent
 from sim.model.build import build_world, stack_data, stack_settings
-from sim.model.recorder import Recorder
+from sim.model.recorder import Recorder, RecorderView
 from sim.model.timeline import Timeline
 from sim.paths import discourse, institutional, practice, synergy
 from sim.policies import Policies
@@ -182,6 +182,7 @@ class RuleMakingModel(mesa.Model):
         # exist now, so the counter is no longer needed.
         mesa.Agent._ids.pop(self, None)
         self.recorder = Recorder(w, self.n_steps, self.stack is not None)
+        self._datacollector: Any = None  # made when first read (`datacollector`)
         self._refresh()
         self.running = True
         self._record(0)
@@ -372,7 +373,7 @@ class RuleMakingModel(mesa.Model):
         self.powers.on_growth(gf)
         growth.grow(w.res, w.market, gf)
         # 2. scheduled events
-        self.timeline.fire(k, w, self.log, self.stack, self.frameworks)
+        self.timeline.fire(k, w, self.log, self.stack, self.frameworks, self.policies)
         self.powers.fire()
         institutional.decay_engagement(w.engagement, self.p.institutional)
         self._refresh()
@@ -441,45 +442,31 @@ class RuleMakingModel(mesa.Model):
         return self
 
     @property
-    def datacollector(self) -> RecorderView:
-        """A read-only, Mesa DataCollector-shaped view of the recorded outputs (for
-        `mesa.batch_run`): model_vars per step, and per-state records."""
-        return RecorderView(self)
+    def datacollector(self) -> Any:
+        """Mesa's DataCollector interface over the recorded outputs (`RecorderView`: model and
+        agent dataframes, every output table, what `mesa.batch_run` reads), built when read.
+        A subclass may set its own `mesa.DataCollector` here instead."""
+        if self._datacollector is None:
+            self._datacollector = RecorderView(
+                self.recorder,
+                self.table,
+                (*self.recorder.names(), "powers"),
+                [a.unique_id for a in self.state_agents],
+                [a.unique_id for a in self.forum_agents],
+            )
+        return self._datacollector
+
+    @datacollector.setter
+    def datacollector(self, collector: Any) -> None:
+        self._datacollector = collector
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One output table, as `tables()` gives it, built alone from the recorded arrays."""
+        if name == "powers":
+            return self.powers.table()
+        return self.recorder.table(name, self.log, self.scenario.influence.follow_threshold, self.ledger)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         out = self.recorder.tables(self.log, self.scenario.influence.follow_threshold, self.ledger)
         out["powers"] = self.powers.table()
         return out
-
-
-class RecorderView:
-    """What `mesa.batch_run` reads from a DataCollector, built from the recorder."""
-
-    agent_reporters = ("influence", "influence_share", "punching_ratio")  # names, as batch_run reads them
-
-    def __init__(self, model: RuleMakingModel) -> None:
-        rec, w = model.recorder, model.world
-        derived = rec.derived()
-        align = rec.alignment()
-        with np.errstate(all="ignore"):
-            index = np.nanmean(align, axis=1) if align.shape[1] else np.full(rec.n, np.nan)
-        self.model_vars: dict[str, list[float]] = {
-            "alignment_index": index.tolist(),
-            "influence_hhi": influence.herfindahl(derived["influence_share"]).tolist(),
-        }
-        for i, name in enumerate(w.names):
-            self.model_vars[f"influence_share[{name}]"] = derived["influence_share"][:, i].tolist()
-        ids = [a.unique_id for a in model.state_agents]
-        self._agent_records = {
-            k: [
-                (
-                    k,
-                    ids[i],
-                    derived["influence"][k, i],
-                    derived["influence_share"][k, i],
-                    derived["punching_ratio"][k, i],
-                )
-                for i in range(w.N)
-            ]
-            for k in range(rec.n)
-        }

@@ -1,12 +1,19 @@
 """Outputs recorded into preallocated arrays during a run, turned into tables at the end.
 
-Recording costs a few array copies per step; no DataFrame is built until `tables()`. The
-influence indicators (shares, punching ratio, rule alignment) and forum alignment are
-computed from the recorded stocks by their home modules (`sim.influence`, `sim.forums`).
+Recording costs a few array copies per step; no DataFrame is built until `tables()` (all the
+tables) or `table(name)` (one). The influence indicators (shares, punching ratio, rule
+alignment) and forum alignment are computed from the recorded stocks by their home modules
+(`sim.influence`, `sim.forums`). `RecorderView` shows the same tables through Mesa's
+DataCollector interface (the model's `datacollector`). Every column is described in
+docs/outputs.md.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import mesa
 import numpy as np
 import pandas as pd
 
@@ -15,8 +22,11 @@ from sim.engine.events import EventLog
 from sim.engine.ledger import Ledger
 from sim.engine.types import AnyArray, Array, IntArray
 from sim.engine.world import LAYERS, RESOURCES, World
+from sim.model.agents import ForumAgent, StateAgent
 
 STATE_SERIES = ("influence", "reputation", "openness")
+# the tables of a run, in the order `Recorder.tables` gives them (`powers` is the levers' own)
+TABLES = ("states", "forums", "model", "events", "dependence", "ecosystem", "emulation", "influence_sources")
 
 
 class Recorder:
@@ -99,24 +109,27 @@ class Recorder:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
     # ------------------------------------------------------------------ tables
-    def tables(self, log: EventLog, follow_threshold: float, ledger: Ledger) -> dict[str, pd.DataFrame]:
+    def names(self) -> tuple[str, ...]:
+        """The tables of this run, in the order `tables` gives them (the stack's only with it)."""
+        stack = ("dependence", "ecosystem")
+        return tuple(n for n in TABLES if self.dependence is not None or n not in stack)
+
+    def _steps(self) -> tuple[IntArray, Array]:
+        steps = np.arange(self.n)
+        return steps, np.array([self.w.calendar.year_at(int(k)) for k in steps])
+
+    def states_table(self, derived: dict[str, Array] | None = None) -> pd.DataFrame:
+        """`states.parquet`: one row per step and state (step-major, states in scenario order)."""
         w, t = self.w, self.n
-        steps = np.arange(t)
-        years = np.array([w.calendar.year_at(int(k)) for k in steps])
+        steps, years = self._steps()
         action_names = np.array([*w.actions, "none"], dtype=object)
-
-        def long(n: int) -> tuple[Array, Array]:
-            return np.repeat(steps, n), np.repeat(years, n)
-
-        st, yr = long(w.N)
         states: dict[str, AnyArray] = {
-            "step": st,
-            "year": yr,
+            "step": np.repeat(steps, w.N),
+            "year": np.repeat(years, w.N),
             "state": np.tile(np.array(w.names, dtype=object), t),
             "action": action_names[self.action[:t].ravel()],
         }
-        derived = self.derived()
-        for key, series in derived.items():
+        for key, series in (self.derived() if derived is None else derived).items():
             states[key] = series.ravel()
         states["followers"] = self.followers[:t].ravel()
         for c, name in enumerate(RESOURCES):
@@ -126,11 +139,15 @@ class Recorder:
         states["openness"] = self.s["openness"][:t].ravel()
         for d, dim in enumerate(w.norms):
             states[f"position_{dim}"] = self.pos[:t, :, d].ravel()
+        return pd.DataFrame(states)
 
-        ft, fy = long(w.F)
+    def forums_table(self) -> pd.DataFrame:
+        """`forums.parquet`: one row per step and forum."""
+        w, t = self.w, self.n
+        steps, years = self._steps()
         forum_cols: dict[str, AnyArray] = {
-            "step": ft,
-            "year": fy,
+            "step": np.repeat(steps, w.F),
+            "year": np.repeat(years, w.F),
             "forum": np.tile(np.array(w.forum_names, dtype=object), t),
             "active": self.active[:t].ravel(),
             "members": self.members[:t].ravel(),
@@ -138,7 +155,11 @@ class Recorder:
         }
         for d, dim in enumerate(w.norms):
             forum_cols[dim] = self.text[:t, :, d].ravel()
+        return pd.DataFrame(forum_cols)
 
+    def model_table(self, derived: dict[str, Array] | None = None) -> pd.DataFrame:
+        """`model.parquet`: one row per step."""
+        steps, years = self._steps()
         model_cols: dict[str, AnyArray] = {"step": steps, "year": years}
         align = self.alignment()
         with np.errstate(all="ignore"):
@@ -146,39 +167,254 @@ class Recorder:
             n_valid = valid.sum(axis=1)
             overall = np.where(n_valid > 0, np.nansum(align, axis=1) / np.maximum(n_valid, 1), np.nan)
         model_cols["alignment_index"] = overall
-        for j, name in enumerate(w.link_names):
+        for j, name in enumerate(self.w.link_names):
             model_cols[f"alignment[{name}]"] = align[:, j]
-        model_cols["influence_hhi"] = influence.herfindahl(derived["influence_share"])
+        shares = (self.derived() if derived is None else derived)["influence_share"]
+        model_cols["influence_hhi"] = influence.herfindahl(shares)
+        return pd.DataFrame(model_cols)
 
-        tables = {}
-        if self.dependence is not None:
-            dep = self.dependence[:t]
-            st_, la, bu, su = np.nonzero(dep >= 1e-3)
-            tables["dependence"] = pd.DataFrame(
-                {
-                    "step": st_.astype(np.int64),
-                    "year": years[st_],
-                    "layer": np.array(LAYERS, dtype=object)[la],
-                    "state": np.array(w.names, dtype=object)[bu],
-                    "supplier": np.array(w.names, dtype=object)[su],
-                    "share": dep[st_, la, bu, su],
-                }
-            )
-            tables["ecosystem"] = self.ecosystem(dep, years)
-        # who emulates whom at the end: each follower, the sharer that moved it most, and how much
-        follower, leader, pull = influence.leaders(w.received, follow_threshold)
-        tables["emulation"] = pd.DataFrame(
+    def dependence_table(self) -> pd.DataFrame:
+        """`dependence.parquet` (with the stack): shares of at least 0.001."""
+        if self.dependence is None:
+            raise KeyError("no dependence table: the run has no AI stack")
+        w = self.w
+        _, years = self._steps()
+        dep = self.dependence[: self.n]
+        st_, la, bu, su = np.nonzero(dep >= 1e-3)
+        return pd.DataFrame(
             {
-                "follower": np.array(w.names, dtype=object)[follower],
-                "leader": np.array(w.names, dtype=object)[leader],
-                "received": pull,
+                "step": st_.astype(np.int64),
+                "year": years[st_],
+                "layer": np.array(LAYERS, dtype=object)[la],
+                "state": np.array(w.names, dtype=object)[bu],
+                "supplier": np.array(w.names, dtype=object)[su],
+                "share": dep[st_, la, bu, su],
             }
         )
-        tables["influence_sources"] = ledger.table(years, w.names, w.forum_names, w.link_names)
-        return {
-            "states": pd.DataFrame(states),
-            "forums": pd.DataFrame(forum_cols),
-            "model": pd.DataFrame(model_cols),
+
+    def emulation_table(self, follow_threshold: float) -> pd.DataFrame:
+        """`emulation.parquet`: who emulates whom at the end: each follower, the sharer that
+        moved it most, and how much."""
+        names = np.array(self.w.names, dtype=object)
+        follower, leader, pull = influence.leaders(self.w.received, follow_threshold)
+        return pd.DataFrame({"follower": names[follower], "leader": names[leader], "received": pull})
+
+    def table(self, name: str, log: EventLog, follow_threshold: float, ledger: Ledger) -> pd.DataFrame:
+        """One table of `tables`, built alone (what `RecorderView` reads)."""
+        if name == "states":
+            return self.states_table()
+        if name == "forums":
+            return self.forums_table()
+        if name == "model":
+            return self.model_table()
+        if name == "events":
+            return log.table()
+        if name == "dependence":
+            return self.dependence_table()
+        if name == "ecosystem":
+            if self.dependence is None:
+                raise KeyError("no ecosystem table: the run has no AI stack")
+            return self.ecosystem(self.dependence[: self.n], self._steps()[1])
+        if name == "emulation":
+            return self.emulation_table(follow_threshold)
+        if name == "influence_sources":
+            return ledger.table(self._steps()[1], self.w.names, self.w.forum_names, self.w.link_names)
+        raise KeyError(f"unknown table {name!r} (tables: {', '.join(self.names())})")
+
+    def tables(self, log: EventLog, follow_threshold: float, ledger: Ledger) -> dict[str, pd.DataFrame]:
+        w = self.w
+        _, years = self._steps()
+        derived = self.derived()
+        tables = {
+            "states": self.states_table(derived),
+            "forums": self.forums_table(),
+            "model": self.model_table(derived),
             "events": log.table(),
-            **tables,
         }
+        if self.dependence is not None:
+            tables["dependence"] = self.dependence_table()
+            tables["ecosystem"] = self.ecosystem(self.dependence[: self.n], years)
+        tables["emulation"] = self.emulation_table(follow_threshold)
+        tables["influence_sources"] = ledger.table(years, w.names, w.forum_names, w.link_names)
+        return tables
+
+
+# ----------------------------------------------------------------------------- Mesa's view
+class _Lazy(Mapping[Any, Any]):
+    """A read-only mapping whose values are made on first use (from `make`) and kept."""
+
+    def __init__(self, keys: Sequence[Any], make: Callable[[Any], Any]) -> None:
+        self._keys = list(keys)
+        self._known = set(self._keys)
+        self._make = make
+        self._made: dict[Any, Any] = {}
+
+    def __getitem__(self, key: Any) -> Any:
+        if key not in self._known:
+            raise KeyError(key)
+        if key not in self._made:
+            self._made[key] = self._make(key)
+        return self._made[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+class RecorderView(mesa.DataCollector):
+    """The model's `datacollector`: Mesa's DataCollector interface over what the model records
+    anyway, so nothing is collected during the run and nothing is built until it is read.
+
+    - `get_model_vars_dataframe()`: one row per step (index `Step`, 0 = the start): the columns
+      of `model.parquet` (year, alignment_index, alignment[F~G], influence_hhi) and
+      `influence_share[<state>]` for each state;
+    - `get_agent_vars_dataframe()`: one row per step and state (index `Step`, `AgentID`, the
+      state agent's `unique_id`): the columns of `states.parquet`, `state` first;
+    - `get_agenttype_vars_dataframe(StateAgent | ForumAgent)`: the states' rows as above, or
+      one row per step and forum (the columns of `forums.parquet`, `forum` first);
+    - `get_table_dataframe(name)`: any output table as `sim run` writes it (`tables`: the names);
+    - `model_vars`, `_agent_records`, `agent_reporters`: what `mesa.batch_run` reads, so its
+      rows carry the state's name and indicators.
+    Frames are rebuilt when the model has stepped since they were made. The view is read-only:
+    `collect` does nothing (the model records every step itself) and `add_table_row` refuses.
+    Mesa's `DataCollector.__init__` is not called: its attributes are read-only properties here.
+    """
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        table: Callable[[str], pd.DataFrame],
+        names: Sequence[str],
+        state_ids: Sequence[int],
+        forum_ids: Sequence[int],
+    ) -> None:
+        self._rec = recorder
+        self._table = table
+        self._names = tuple(names)
+        self._state_ids = np.asarray(state_ids, dtype=np.int64)
+        self._forum_ids = np.asarray(forum_ids, dtype=np.int64)
+        self._at = -1  # the recorder's step count when `_cache` was filled
+        self._cache: dict[str, Any] = {}
+        self._validated = True
+        self._agenttype_records: dict[int, Any] = {}  # Mesa's, unused: records come from the arrays
+
+    # ------------------------------------------------------------------ building
+    def _get(self, key: str, make: Callable[[], Any]) -> Any:
+        if self._rec.n != self._at:  # the model has stepped: everything is made again
+            self._cache = {}
+            self._at = self._rec.n
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def _recorded(self, name: str) -> pd.DataFrame:
+        if name not in self._names:
+            raise KeyError(f"unknown table {name!r} (tables: {', '.join(self._names)})")
+        frame: pd.DataFrame = self._get(f"table:{name}", lambda: self._table(name))
+        return frame
+
+    def _per_agent(self, name: str, label: str, ids: IntArray) -> pd.DataFrame:
+        """A states or forums table indexed by (Step, AgentID), its name column first."""
+
+        def make() -> pd.DataFrame:
+            df = self._recorded(name)
+            steps = df["step"].to_numpy()
+            index = pd.MultiIndex.from_arrays([steps, np.tile(ids, self._rec.n)], names=["Step", "AgentID"])
+            cols = [label, *(c for c in df.columns if c not in ("step", label))]
+            return df[cols].set_axis(index, axis=0)
+
+        frame: pd.DataFrame = self._get(f"agents:{name}", make)
+        return frame
+
+    def _model_frame(self) -> pd.DataFrame:
+        def make() -> pd.DataFrame:
+            model = self._recorded("model")
+            states = self._recorded("states")
+            n = len(self._state_ids)
+            share = states["influence_share"].to_numpy().reshape(len(model), n)
+            names = states["state"].iloc[:n].tolist()
+            cols = {c: model[c].to_numpy() for c in model.columns if c != "step"}
+            cols.update({f"influence_share[{s}]": share[:, i] for i, s in enumerate(names)})
+            return pd.DataFrame(cols, index=pd.Index(model["step"].to_numpy(), name="Step"))
+
+        frame: pd.DataFrame = self._get("model_vars_frame", make)
+        return frame
+
+    # ------------------------------------------------------------------ what batch_run reads
+    @property
+    def model_vars(self) -> dict[str, list[Any]]:
+        """Each model-level series as a list indexed by step (Mesa's `model_vars`)."""
+        made: dict[str, list[Any]] = self._get(
+            "model_vars", lambda: {str(c): s.tolist() for c, s in self._model_frame().items()}
+        )
+        return made
+
+    @property
+    def model_reporters(self) -> dict[str, str]:
+        """The model-level series, each with the table it comes from."""
+        names = [str(c) for c in self._model_frame().columns]
+        return {c: ("states" if c.startswith("influence_share[") else "model") for c in names}
+
+    @property
+    def agent_reporters(self) -> dict[str, str]:
+        """The per-state columns, in record order, each with the table it comes from."""
+        return dict.fromkeys(self._per_agent("states", "state", self._state_ids).columns, "states")
+
+    @property
+    def agenttype_reporters(self) -> dict[type, dict[str, str]]:
+        forum_cols = self._per_agent("forums", "forum", self._forum_ids).columns
+        return {StateAgent: self.agent_reporters, ForumAgent: dict.fromkeys(forum_cols, "forums")}
+
+    @property
+    def _agent_records(self) -> Mapping[int, list[tuple[Any, ...]]]:
+        """step -> [(step, AgentID, state, year, action, ...)] per state (Mesa's records), each
+        step's list made when it is first read."""
+
+        def make() -> _Lazy:
+            frame = self._per_agent("states", "state", self._state_ids)
+            n = len(self._state_ids)
+
+            def records(k: int) -> list[tuple[Any, ...]]:
+                rows = frame.iloc[k * n : (k + 1) * n].itertuples(index=True, name=None)
+                return [(int(step), int(agent), *values) for (step, agent), *values in rows]
+
+            return _Lazy(range(self._rec.n), records)
+
+        made: Mapping[int, list[tuple[Any, ...]]] = self._get("agent_records", make)
+        return made
+
+    @property
+    def tables(self) -> Mapping[str, dict[str, list[Any]]]:
+        """Every output table as {column: values} (Mesa's `tables`), made when read."""
+        made: Mapping[str, dict[str, list[Any]]] = self._get(
+            "tables", lambda: _Lazy(self._names, lambda name: self._recorded(name).to_dict("list"))
+        )
+        return made
+
+    # ------------------------------------------------------------------ Mesa's methods
+    def collect(self, model: Any) -> None:
+        """Nothing to do: the model records every step itself."""
+
+    def add_table_row(self, table_name: str, row: Any, ignore_missing: bool = False) -> None:
+        raise TypeError(
+            "the model's datacollector is a read-only view of what the model records; to collect "
+            "more, give your subclass of RuleMakingModel its own mesa.DataCollector"
+        )
+
+    def get_model_vars_dataframe(self) -> pd.DataFrame:
+        return self._model_frame().copy()
+
+    def get_agent_vars_dataframe(self) -> pd.DataFrame:
+        return self._per_agent("states", "state", self._state_ids).copy()
+
+    def get_agenttype_vars_dataframe(self, agent_type: type) -> pd.DataFrame:
+        if isinstance(agent_type, type) and issubclass(agent_type, StateAgent):
+            return self.get_agent_vars_dataframe()
+        if isinstance(agent_type, type) and issubclass(agent_type, ForumAgent):
+            return self._per_agent("forums", "forum", self._forum_ids).copy()
+        raise ValueError(f"agent type {agent_type!r}: the model's agents are StateAgent and ForumAgent")
+
+    def get_table_dataframe(self, table_name: str) -> pd.DataFrame:
+        return self._recorded(table_name).copy()

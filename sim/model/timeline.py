@@ -1,7 +1,7 @@
 """The scenario's timeline: everything scheduled, indexed by the step it happens in, and fired
 at the start of that step (MODEL.md section 2, step 2): forums created at a date,
 presidencies changing hands, supporting frameworks launched (DFFT, Davos 2019), and the
-scenario's `events:` list (join, leave, set). Dated levers are fired by `sim.powers`.
+scenario's `events:` list (join, leave, set, policy). Dated levers are fired by `sim.powers`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from sim import forums
 from sim.engine.events import EventLog
 from sim.engine.types import Array
 from sim.engine.world import World
+from sim.policies import Policies
 from sim.powers.stack import LAYER_NAMES, Stack
-from sim.scenario.schema import SETTABLE, JoinEvent, LeaveEvent, Scenario, SetEvent
+from sim.scenario.schema import SETTABLE, JoinEvent, LeaveEvent, PolicyEvent, Scenario, SetEvent
 
 # `set` events on state attributes: field -> (world array, column or None)
 _FIELDS: dict[str, tuple[str, int | None]] = {
@@ -41,7 +42,7 @@ class Timeline:
     """Everything scheduled, indexed by the step it happens in (built once)."""
 
     def __init__(self, sc: Scenario, w: World) -> None:
-        self.by_step: dict[int, list[JoinEvent | LeaveEvent | SetEvent]] = defaultdict(list)
+        self.by_step: dict[int, list[JoinEvent | LeaveEvent | SetEvent | PolicyEvent]] = defaultdict(list)
         for ev in sc.events:
             self.by_step[w.calendar.step_of(ev.date)].append(ev)
         self.created: dict[int, list[int]] = defaultdict(list)
@@ -59,6 +60,7 @@ class Timeline:
         log: EventLog,
         stack: Stack | None,
         frameworks: Callable[[], forums.Frameworks],
+        policies: Policies | None = None,
     ) -> None:
         for f in self.created.get(k, ()):
             w.activate_forum(f)
@@ -75,6 +77,10 @@ class Timeline:
                 if ev.type == "leave":
                     w.engagement[i, f] = 0.0
                 log.add(k, ev.type, ev.state, ev.forum, ev.note)
+            elif isinstance(ev, PolicyEvent):
+                if policies is not None:
+                    policies.change(i, ev.policy)
+                log.add(k, "policy", ev.state, "", f"policy={ev.policy.kind} {ev.note}".strip())
             elif ev.field.startswith("stack."):
                 _, kind, layer = ev.field.split(".")
                 if stack is not None:

@@ -37,7 +37,7 @@ from pydantic import Field
 from sim.engine.geometry import cross_distance
 from sim.engine.pulls import Pulls
 from sim.engine.types import Array, BoolArray, IntArray
-from sim.fields import NonNeg, Strict, YearRate
+from sim.fields import NonNeg, Strict, YearRate, about
 
 NAME = "discourse"
 COL = 1  # column in the synergy multipliers
@@ -49,11 +49,39 @@ CREDITED_TO = NAME
 class DiscourseParams(Strict):
     """`paths.discourse`: drafting (the pull rate per year)."""
 
-    draft_rate: YearRate = 0.4
-    presidency_multiplier: Annotated[float, Field(ge=1.0, le=20.0)] = 2.0
-    distance_penalty: NonNeg = 1.0
-    agenda_weight: NonNeg = 1.0
-    framing_penalty: dict[str, NonNeg] = Field(default_factory=lambda: {"security": 2.0, "rights": 0.5})
+    draft_rate: YearRate = Field(
+        0.4,
+        description="Base pull of one state's draft on a forum's text, before its discourse capacity, "
+        "knowledge base, agenda weight, legitimacy, presidency and synergy multiply it.",
+        json_schema_extra=about("per year", "assumption"),
+    )
+    presidency_multiplier: Annotated[float, Field(ge=1.0, le=20.0)] = Field(
+        2.0,
+        description="Multiplier of the pull of a draft by the forum's current host (its presidency).",
+        json_schema_extra=about("multiplier", "s000 2.2; size assumption"),
+    )
+    distance_penalty: NonNeg = Field(
+        1.0,
+        description="Legitimacy lost per unit distance of the drafter's position from the forum's centre "
+        "(the members' mean position): legitimacy = exp(-penalty x distance - framing).",
+        json_schema_extra=about("per unit distance (in the exponent)", "s002 4.1.2; size assumption"),
+    )
+    agenda_weight: NonNeg = Field(
+        1.0,
+        description="Exponent of the drafter's agenda weight in the forum (baseline engagement + its "
+        "engagement there), the standing its participation built (0: off).",
+        json_schema_extra=about(
+            "exponent",
+            "MODEL.md s.3; s000 line 259 (participation as the platform); assumption: proportional",
+        ),
+    )
+    framing_penalty: dict[str, NonNeg] = Field(
+        default_factory=lambda: {"security": 2.0, "rights": 0.5},
+        description="Extra legitimacy lost per unit distance on named norm dimensions (dimension: "
+        "penalty): securitised or ideological framing far from the forum's centre wins little acceptance. "
+        "Declarations use the same penalties.",
+        json_schema_extra=about("per unit distance (in the exponent)", "s002 4.1.2; sizes assumption"),
+    )
 
 
 @dataclass

@@ -31,11 +31,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydantic import Field
 
 from sim.engine.geometry import distance
 from sim.engine.pulls import Pulls
 from sim.engine.types import Array, BoolArray, IntArray
-from sim.fields import NonNeg, Strict, Unit, YearRate, YearShare, share
+from sim.fields import NonNeg, Strict, Unit, YearRate, YearShare, about, share
 
 NAME = "institutional"
 COL = 0  # column in the synergy multipliers
@@ -45,14 +46,58 @@ CREDITED_TO = NAME  # brokerage and framework joiners are credited to this path
 class InstitutionalParams(Strict):
     """`paths.institutional`: engagement, the forums' consensus, brokerage (rates per year)."""
 
-    engagement_rate: YearRate = 1.43
-    engagement_decay: YearShare = 0.185
-    consensus_rate: YearRate = 0.2
-    baseline_engagement: Unit = 0.1
-    presidency_preference: NonNeg = 1.0
-    brokerage_rate: YearRate = 0.4
-    broker_credit: NonNeg = 1.0
-    host_brokerage: NonNeg = 2.0
+    engagement_rate: YearRate = Field(
+        1.43,
+        description="Hazard of the gap to full engagement in a forum closing while the state participates "
+        "there (a year of steady participation at synergy 1 closes 1 - e^-rate of it).",
+        json_schema_extra=about("per year", "assumption (30% of the gap a quarter)"),
+    )
+    engagement_decay: YearShare = Field(
+        0.185,
+        description="Share of engagement in a forum lost per year when neglected.",
+        json_schema_extra=about("share per year", "assumption (halves in about 3.5 years)"),
+    )
+    consensus_rate: YearRate = Field(
+        0.2,
+        description="Pull of the members' agenda-weighted positions on a forum's text (the forum's own "
+        "consensus, credited to nobody).",
+        json_schema_extra=about("per year", "assumption"),
+    )
+    baseline_engagement: Unit = Field(
+        0.1,
+        description="Agenda weight a passive member keeps (added to its engagement in the forum's "
+        "consensus, in drafting and in framework uptake).",
+        json_schema_extra=about("engagement 0-1", "assumption"),
+    )
+    presidency_preference: NonNeg = Field(
+        1.0,
+        description="Extra appeal of a forum the state presides when it chooses where to participate "
+        "(the forum's value is multiplied by 1 + this).",
+        json_schema_extra=about("multiplier", "s000 3.1 (hosting as structural power); size assumption"),
+    )
+    brokerage_rate: YearRate = Field(
+        0.4,
+        description="Pull between the texts of two linked forums per unit of brokerage by states engaged "
+        "in both (the content they carry across).",
+        json_schema_extra=about(
+            "per year (per unit of brokerage)",
+            's000 2.1.1 ("middleman" aligning G7/G20/OECD); size assumption',
+        ),
+    )
+    broker_credit: NonNeg = Field(
+        1.0,
+        description="Influence credited to brokers per unit of the (value-weighted) alignment of linked "
+        "texts they cause.",
+        json_schema_extra=about("influence per unit of alignment", "assumption"),
+    )
+    host_brokerage: NonNeg = Field(
+        2.0,
+        description="Multiplier of a broker's bridging while it holds the presidency of either linked forum.",
+        json_schema_extra=about(
+            "multiplier",
+            "s000 line 261 (hosting gave Japan the structural power to build bridges); size assumption",
+        ),
+    )
 
 
 @dataclass

@@ -24,12 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import Field
 
 from sim.engine.geometry import cross_distance
 from sim.engine.pulls import Pulls
 from sim.engine.types import Array, BoolArray, IntArray
 from sim.engine.world import Changes
-from sim.fields import NonNeg, Strict, Unit, YearRate, YearShare, share
+from sim.fields import NonNeg, Strict, Unit, YearRate, YearShare, about, share
 
 NAME = "practice"
 COL = 2  # column in the synergy multipliers
@@ -40,13 +41,45 @@ CREDITED_TO = NAME
 class PracticeParams(Strict):
     """`paths.practice`: sharing, its reach (ties) and capacity building (rates per year)."""
 
-    share_rate: YearRate = 0.2
-    soft_fit: NonNeg = 1.0
-    capacity_building: YearRate = 0.08
-    openness_relax: YearShare = 0.078
-    partner_tie: Unit = 1.0
-    region_tie: Unit = 0.5
-    comember_tie: Unit = 0.25
+    share_rate: YearRate = Field(
+        0.2,
+        description="Base pull of shared practice on a tied state's position, before the sharer's "
+        "quality and clout, the fit, the target's openness, the tie and synergy multiply it.",
+        json_schema_extra=about("per year", "assumption"),
+    )
+    soft_fit: NonNeg = Field(
+        1.0,
+        description="Extra appeal of soft-law practice to targets with little regulatory capacity: "
+        "fit = 1 + soft_fit x sharer's soft_law x (1 - target's regulatory capacity).",
+        json_schema_extra=about("multiplier", "s000 2.3.1; size assumption"),
+    )
+    capacity_building: YearRate = Field(
+        0.08,
+        description="Openness gained by the targets of sharing (talent training): hazard of closing their "
+        "gap to full openness, times their reach by sharers.",
+        json_schema_extra=about("per year (x reach)", "s000 2.3.2; size assumption"),
+    )
+    openness_relax: YearShare = Field(
+        0.078,
+        description="Share of the gap between raised openness and its base level closed per year.",
+        json_schema_extra=about("share per year", "assumption"),
+    )
+    partner_tie: Unit = Field(
+        1.0,
+        description="Tie of a sharer to its partners (`states[].partners`).",
+        json_schema_extra=about("tie 0-1", "assumption"),
+    )
+    region_tie: Unit = Field(
+        0.5,
+        description="Tie of a sharer to the states of its region.",
+        json_schema_extra=about("tie 0-1", "assumption"),
+    )
+    comember_tie: Unit = Field(
+        0.25,
+        description="Tie through club forums: comember_tie x the sum over shared active forums of "
+        "(1 - inclusiveness), at most comember_tie.",
+        json_schema_extra=about("tie 0-1", "assumption"),
+    )
 
 
 class Ties:

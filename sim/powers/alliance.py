@@ -28,7 +28,7 @@ from pydantic import Field
 from sim.engine.geometry import distance
 from sim.engine.types import Array
 from sim.errors import unknown
-from sim.fields import Name, NonNeg, Strict, Unit, YearRate, share
+from sim.fields import Name, NonNeg, Strict, Unit, YearRate, about, share
 from sim.powers.lever import Lever, LeverSpec, LeverType, Loc, Names, PowerContext
 from sim.powers.stack import LAYER_NAMES, StackInputs
 
@@ -39,21 +39,67 @@ class AllianceAdmission(Strict):
     """`admission:` who an alliance's open call may recruit: states at least `threshold` close to
     the hub's position at launch on `dimensions` (empty: all)."""
 
-    dimensions: list[Name] = Field(default_factory=list)
-    threshold: Unit = 0.8
+    dimensions: list[Name] = Field(
+        default_factory=list,
+        description="Value dimensions of the alliance's charter compared (empty: all).",
+        json_schema_extra=about(source="s002 line 360"),
+    )
+    threshold: Unit = Field(
+        0.8,
+        description="Closeness to the hub's position at launch on those dimensions (1 - RMS distance) a "
+        "state needs to join.",
+        json_schema_extra=about("closeness 0-1", "assumption"),
+    )
 
 
 class AllianceSpec(LeverSpec):
-    type: Literal["alliance"]
-    hub: Name
-    partners: list[Name] = Field(default_factory=list)
-    open_call: bool = False
-    offer: dict[Literal["compute", "api"], Unit] = Field(default_factory=lambda: dict(_OFFER))
-    lock_in: Unit = 0.3
-    join_rate: YearRate = 0.8
-    act_boost: NonNeg = 2.0
-    admission: AllianceAdmission | None = None
-    note: str = ""
+    """Structural power (`type: alliance`): a hub offers partners compute and API access, locking
+    them in; their dependence draws their positions toward the hub's."""
+
+    type: Literal["alliance"] = Field(description="`alliance`: structural technology power.")
+    hub: Name = Field(description="The state at the centre of the alliance (its wielder).")
+    partners: list[Name] = Field(
+        default_factory=list,
+        description="Partner states from the start (give partners, `open_call`, or both).",
+    )
+    open_call: bool = Field(
+        False,
+        description="Whether any state may join (at `join_rate` times legitimacy: the hub's discourse "
+        "capacity x closeness to the hub).",
+        json_schema_extra=about(source="s002 4.3 (PGIAI)"),
+    )
+    offer: dict[Literal["compute", "api"], Unit] = Field(
+        default_factory=lambda: dict(_OFFER),
+        description="Compute (base layer) and API access (technical layer) offered to partners, as a share "
+        "of a full offer (`stack.offer` utility).",
+        json_schema_extra=about(
+            "share 0-1 of a full offer", "s002 4.3 (free cloud, API credits); size assumption"
+        ),
+    )
+    lock_in: Unit = Field(
+        0.3,
+        description="Extra lock-in of partners on the hub: slows their switching away from it.",
+        json_schema_extra=about("share 0-1", "s002 4.3; size assumption"),
+    )
+    join_rate: YearRate = Field(
+        0.8,
+        description="Open-call joining hazard, times legitimacy (the hub's discourse capacity x closeness "
+        "to the hub).",
+        json_schema_extra=about("per year (x legitimacy)", "assumption"),
+    )
+    act_boost: NonNeg = Field(
+        2.0,
+        description="Join-rate multiplier of a recruitment drive (the hub chooses the alliance as its "
+        "action).",
+        json_schema_extra=about("multiplier", "assumption"),
+    )
+    admission: AllianceAdmission | None = Field(
+        None,
+        description="Whom an open call may recruit: states close to the hub's position at launch on the "
+        "charter's value dimensions (default: anyone).",
+        json_schema_extra=about(source="s002 line 360; threshold assumption"),
+    )
+    note: str = Field("", description="Free text: what the alliance is and its source.")
 
     role: ClassVar[str] = "hub"
     state_lists: ClassVar[tuple[str, ...]] = ("partners",)

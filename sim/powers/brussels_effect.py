@@ -31,26 +31,81 @@ from pydantic import Field
 from sim.engine.geometry import distance
 from sim.engine.types import Array
 from sim.errors import unknown
-from sim.fields import Name, NonNeg, Unit, YearRate, share
+from sim.fields import Name, NonNeg, Unit, YearRate, about, share
 from sim.powers.lever import Lever, LeverSpec, LeverType, Loc, Names, PowerContext
 
 NAME = "regulation"
 
 
 class RegulationSpec(LeverSpec):
-    type: Literal["regulation"]
-    regulator: Name
-    stringency: Unit = 0.7
-    compliance_cost: Unit = 0.1
-    scope: list[Name] = Field(default_factory=lambda: ["hardness", "rights"])
-    emulation_rate: YearRate = 0.4
-    peer_effect: NonNeg = 1.0
-    base_exposure: Unit = 0.2
-    innovation_drag: Unit = 0.3
-    defacto_pull: YearRate = 0.4
-    adoption_shift: Unit = 0.5
-    lobby_boost: NonNeg = 2.0
-    note: str = ""
+    """Institutional power (`type: regulation`): the Brussels effect. Suppliers that sell enough
+    in the regulator's market comply everywhere (de facto); other states adopt similar rules
+    (de jure); strict rules slow the regulator's own growth."""
+
+    type: Literal["regulation"] = Field(description="`regulation`: institutional technology power.")
+    regulator: Name = Field(description="The state whose regulation it is (its wielder).")
+    stringency: Unit = Field(
+        0.7,
+        description="Strictness of the regulation.",
+        json_schema_extra=about("index 0-1", "s002 4.4; size assumption"),
+    )
+    compliance_cost: Unit = Field(
+        0.1,
+        description="Share of its sales in the regulator's market, per unit of stringency, above which a "
+        "supplier complies everywhere (de facto).",
+        json_schema_extra=about(
+            "sales share per unit of stringency", "s002 4.4 (Brussels effect); size assumption"
+        ),
+    )
+    scope: list[Name] = Field(
+        default_factory=lambda: ["hardness", "rights"],
+        description="The norm dimensions the regulation governs: the dimensions compliers and adopters "
+        "move on.",
+        json_schema_extra=about(source="s002 4.4"),
+    )
+    emulation_rate: YearRate = Field(
+        0.4,
+        description="Base hazard of de jure adoption, times the regulator's world market share, the "
+        "adopter's regulatory capacity, its exposure and (1 + peer_effect x share of adopters).",
+        json_schema_extra=about("per year", "s002 4.4 (lobbying ≥ 10 Asian states); size assumption"),
+    )
+    peer_effect: NonNeg = Field(
+        1.0,
+        description="Extra adoption per share of states that have already adopted.",
+        json_schema_extra=about("multiplier", "s002 s.5 (reach depends on emulators); size assumption"),
+    )
+    base_exposure: Unit = Field(
+        0.2,
+        description="Minimum exposure of every state to the regulator's market (before its own sales there).",
+        json_schema_extra=about("share 0-1", "assumption"),
+    )
+    innovation_drag: Unit = Field(
+        0.3,
+        description="Share of the regulator's compute and algorithm growth lost per unit of stringency.",
+        json_schema_extra=about(
+            "share of growth per unit of stringency",
+            "s002 s.5 (strict regulation and innovation); size assumption",
+        ),
+    )
+    defacto_pull: YearRate = Field(
+        0.4,
+        description="Pull of the regulator's position on a complying supplier's, on the scope dimensions, "
+        "per unit of its sales share in the regulator's market.",
+        json_schema_extra=about("per year (per unit of sales share)", "assumption"),
+    )
+    adoption_shift: Unit = Field(
+        0.5,
+        description="Share of the distance to the regulator's position an adopter's home position closes "
+        "on the scope dimensions.",
+        json_schema_extra=about("share of the distance 0-1", "assumption"),
+    )
+    lobby_boost: NonNeg = Field(
+        2.0,
+        description="Adoption-probability multiplier of a lobbying round (the regulator chooses the "
+        "regulation as its action).",
+        json_schema_extra=about("multiplier", "s002 4.4 (the EU lobbied ≥ 10 Asian states); size assumption"),
+    )
+    note: str = Field("", description="Free text: what the regulation is and its source.")
 
     role: ClassVar[str] = "regulator"
 

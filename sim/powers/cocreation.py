@@ -26,7 +26,7 @@ from pydantic import Field
 
 from sim.engine.geometry import distance
 from sim.errors import unknown
-from sim.fields import Name, NonNeg, Strict, Unit, YearRate, share
+from sim.fields import Name, NonNeg, Strict, Unit, YearRate, about, share
 from sim.powers.lever import Lever, LeverSpec, LeverType, Loc, Names, PowerContext
 from sim.powers.stack import StackInputs
 
@@ -34,21 +34,56 @@ NAME = "cocreation"
 
 
 class Pillars(Strict):
-    solutions: Unit = 0.5
-    institutions: Unit = 0.5
-    talent: Unit = 0.5
-    local_models: Unit = 0.5
+    """The four pillars of co-creation (s001), each a strength in [0, 1]."""
+
+    solutions: Unit = Field(
+        0.5,
+        description="Co-created AI solutions: if above 0, partners become the sponsor's practice-sharing "
+        "partners.",
+        json_schema_extra=about("strength 0-1", "s001 pillar 1; size assumption"),
+    )
+    institutions: Unit = Field(
+        0.5,
+        description="Institutions and governance support: partners' positions are pulled toward the "
+        "sponsor's at rate x institutions x openness.",
+        json_schema_extra=about("strength 0-1", "s001 pillar 2; size assumption"),
+    )
+    talent: Unit = Field(
+        0.5,
+        description="Talent and capacity building: partners' base openness rises toward 1 at rate x talent.",
+        json_schema_extra=about("strength 0-1", "s001 pillar 3, s000 2.3.2; size assumption"),
+    )
+    local_models: Unit = Field(
+        0.5,
+        description="Local-language models and data: local utility for the sponsor in partners' technical "
+        "and application layers, scaled by the strength of its own models.",
+        json_schema_extra=about("strength 0-1", "s001 pillar 4; size assumption"),
+    )
 
 
 class CocreationSpec(LeverSpec):
-    type: Literal["cocreation"]
-    sponsor: Name
-    partners: list[Name] = Field(min_length=1)
-    pillars: Pillars = Pillars()
-    forum: Name | None = None
-    rate: YearRate = 0.2
-    act_boost: NonNeg = 1.0
-    note: str = ""
+    """Co-creation (`type: cocreation`): a sponsor's initiative with partners through four pillars
+    (Japan-ASEAN, s001)."""
+
+    type: Literal["cocreation"] = Field(description="`cocreation`: a co-creation initiative.")
+    sponsor: Name = Field(description="The state that sponsors the initiative (its wielder).")
+    partners: list[Name] = Field(min_length=1, description="The partner states.")
+    pillars: Pillars = Field(Pillars(), description="Strength of each of the four pillars.")
+    forum: Name | None = Field(
+        None, description="A forum the partners join when the initiative starts (the Friends Group)."
+    )
+    rate: YearRate = Field(
+        0.2,
+        description="Pace of the pillars' effects (governance pull, openness).",
+        json_schema_extra=about("per year", "assumption"),
+    )
+    act_boost: NonNeg = Field(
+        1.0,
+        description="Size of the extra round of governance support when the sponsor chooses the initiative "
+        "as its action, relative to the usual pull.",
+        json_schema_extra=about("multiplier", "assumption"),
+    )
+    note: str = Field("", description="Free text: what the initiative is and its source.")
 
     role: ClassVar[str] = "sponsor"
     state_lists: ClassVar[tuple[str, ...]] = ("partners",)

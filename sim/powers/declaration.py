@@ -23,21 +23,48 @@ import numpy as np
 from pydantic import Field
 
 from sim.engine.types import Array
-from sim.fields import Name, NonNeg, Position, Unit, YearRate, position_problems
+from sim.fields import Name, NonNeg, Position, Unit, YearRate, about, position_problems
 from sim.powers.lever import Lever, LeverSpec, LeverType, Loc, Names, PowerContext
 
 NAME = "declaration"
 
 
 class DeclarationSpec(LeverSpec):
-    type: Literal["declaration"]
-    issuer: Name
-    content: Position | None = None
-    reach: Unit = 0.5
-    strength: YearRate = 0.2
-    development_bonus: NonNeg = 1.0
-    duration_years: Annotated[float, Field(gt=0, le=100)] = 1.0
-    note: str = ""
+    """Productive power (`type: declaration`): a declaration or initiative pulls every other
+    state's position a little toward its content for a while; broad and weak, strongest among
+    developing states on development."""
+
+    type: Literal["declaration"] = Field(description="`declaration`: productive technology power.")
+    issuer: Name = Field(description="The state that issues it (its wielder).")
+    content: Position | None = Field(
+        None,
+        description="What the declaration stands for, one value per norm dimension (default: the issuer's "
+        "position).",
+        json_schema_extra=about("index 0-1 per norm dimension"),
+    )
+    reach: Unit = Field(
+        0.5,
+        description="Breadth of the declaration: multiplies its pull on every other state.",
+        json_schema_extra=about("index 0-1", "s002 4.5; size assumption"),
+    )
+    strength: YearRate = Field(
+        0.2,
+        description="Pull on each state per unit of reach, times its acceptance (lower for content far from "
+        "its own position on the framing-penalised dimensions).",
+        json_schema_extra=about("per year", "s002 4.5 (broad, weak); size assumption"),
+    )
+    development_bonus: NonNeg = Field(
+        1.0,
+        description="Extra pull on developing states on the `development` dimension, as a multiple of "
+        "their pull.",
+        json_schema_extra=about("multiplier", "s002 4.5 (Global South); size assumption"),
+    )
+    duration_years: Annotated[float, Field(gt=0, le=100)] = Field(
+        1.0,
+        description="How long the pull lasts after each issue.",
+        json_schema_extra=about("years", "assumption"),
+    )
+    note: str = Field("", description="Free text: what the declaration is and its source.")
 
     role: ClassVar[str] = "issuer"
 

@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import AfterValidator, Field
 
 from sim.engine.types import Array
-from sim.fields import Name, NonNeg, Unit, YearRate, share
+from sim.fields import Name, NonNeg, Unit, YearRate, about, share
 from sim.powers.lever import Lever, LeverSpec, LeverType, PowerContext
 from sim.powers.stack import StackInputs
 
@@ -47,15 +47,47 @@ def _layers(v: list[str]) -> list[str]:
 
 
 class ExportControlsSpec(LeverSpec):
-    type: Literal["export_controls"]
-    controller: Name
-    targets: list[Name] = Field(min_length=1)
-    layers: Annotated[list[str], AfterValidator(_layers)] = Field(default_factory=lambda: ["compute"])
-    severity: Unit = 0.5
-    leakage: NonNeg = 0.1  # per year: the bite decays as exp(-leakage * years)
-    efficiency: YearRate = 0.35
-    revenue_share: Unit = 0.2  # per year
-    note: str = ""
+    """Coercive power (`type: export_controls`): a controller cuts the targets' access to its
+    chips, models or investment; the bite leaks away and the targets catch up."""
+
+    type: Literal["export_controls"] = Field(description="`export_controls`: coercive technology power.")
+    controller: Name = Field(description="The state that imposes the controls (their wielder).")
+    targets: list[Name] = Field(min_length=1, description="The states controlled.")
+    layers: Annotated[list[str], AfterValidator(_layers)] = Field(
+        default_factory=lambda: ["compute"],
+        description="What is controlled, among " + ", ".join(LAYERS) + ": compute slows the target's "
+        "compute growth and cuts its base-layer supply, models its algorithms and technical layer, "
+        "investment its market and application layer.",
+        json_schema_extra=about(source="s002 4.2"),
+    )
+    severity: Unit = Field(
+        0.5,
+        description="Share of the target's dependent supply cut when the control starts.",
+        json_schema_extra=about("share 0-1", "s002 4.2; size assumption"),
+    )
+    leakage: NonNeg = Field(
+        0.1,
+        description="Rate at which the bite leaks away: severity now = severity x e^(-leakage x years "
+        "since the start).",
+        json_schema_extra=about(
+            "per year", "s002 s.5 (controls cannot hold a lead for long); size assumption"
+        ),
+    )  # per year: the bite decays as exp(-leakage * years)
+    efficiency: YearRate = Field(
+        0.35,
+        description="Catch-up: hazard of the target regaining its shortfall from the path it would have "
+        "had without this control (efficiency innovation; 0: lost ground stays lost).",
+        json_schema_extra=about(
+            "per year", "s002 lines 424-446 (DeepSeek-v3 near GPT-4o two years on); size assumption"
+        ),
+    )
+    revenue_share: Unit = Field(
+        0.2,
+        description="Share of the target's market the controller forgoes while the control bites (times "
+        "severity and the target's dependence on it), taken from the controller's market.",
+        json_schema_extra=about("share per year", "s002 s.5 (controls cost the controller); size assumption"),
+    )  # per year
+    note: str = Field("", description="Free text: what the control is and its source.")
 
     role: ClassVar[str] = "controller"
     state_lists: ClassVar[tuple[str, ...]] = ("targets",)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
+from pydantic import Field
 
 from sim.engine.events import EventLog
 from sim.engine.ledger import Ledger
@@ -49,8 +50,16 @@ class LeverSpec(Strict):
     `state_lists` the fields that list other states."""
 
     type: str
-    name: str = ""
-    date: Date | None = None
+    name: str = Field(
+        "",
+        description="Label of the lever in the outputs (default: type:wielder); a variant changes or drops "
+        "the lever by this name.",
+    )
+    date: Date | None = Field(
+        None,
+        description="When the lever fires (starts it, or renews it); none: a template that its wielder may "
+        "choose as an action.",
+    )
 
     role: ClassVar[str] = ""
     state_lists: ClassVar[tuple[str, ...]] = ()

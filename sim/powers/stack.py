@@ -40,7 +40,7 @@ from pydantic import Field
 from sim.engine.geometry import cross_distance
 from sim.engine.pulls import Pulls
 from sim.engine.types import Array, BoolArray, IntArray
-from sim.fields import NonNeg, Strict, Unit, YearRate, per_step, share
+from sim.fields import NonNeg, Strict, Unit, YearRate, about, per_step, share
 
 LAYER_NAMES: tuple[LayerName, LayerName, LayerName] = ("base", "technical", "application")
 CHANNEL = "dependence"  # the position-pull channel of dependence
@@ -54,28 +54,98 @@ class StackSettings(Strict):
     """`stack`: buyers' logit choice of suppliers per layer (base, technical, application);
     rates per year."""
 
-    enabled: bool = True
-    performance: NonNeg = 1.0
-    price: NonNeg = 1.0
-    trust: NonNeg = 2.0
-    home: NonNeg = 1.0
-    installed: NonNeg = 2.0
-    local: NonNeg = 1.0
-    offer: NonNeg = 3.0
-    switch_rate: YearRate = 0.42
-    lock_in: Unit = 0.5
-    position_pull: YearRate = 0.08
-    open_discount: Unit = 0.5
-    layer_weight: dict[LayerName, NonNeg] = Field(default_factory=lambda: dict(_LAYER_WEIGHT))
+    enabled: bool = Field(True, description="Switch the stack on or off.")
+    performance: NonNeg = Field(
+        1.0,
+        description="Weight of the log of a supplier's capacity in buyers' choice.",
+        json_schema_extra=about("logit utility weight", "s002 4.1 (resource control); size assumption"),
+    )
+    price: NonNeg = Field(
+        1.0,
+        description="Weight of a supplier's price (open models' cost edge).",
+        json_schema_extra=about("logit utility weight", "s001; size assumption"),
+    )
+    trust: NonNeg = Field(
+        2.0,
+        description="Weight of the closeness of buyer's and supplier's governance positions.",
+        json_schema_extra=about("logit utility weight", "s002 4.1.2 (politicised AI); size assumption"),
+    )
+    home: NonNeg = Field(
+        1.0,
+        description="Home bias: utility of supplying oneself.",
+        json_schema_extra=about("logit utility", "assumption"),
+    )
+    installed: NonNeg = Field(
+        2.0,
+        description="Increasing returns to the installed base: weight of a buyer's current share from a "
+        "supplier.",
+        json_schema_extra=about("logit utility weight", "s002 2.2 (network effects); size assumption"),
+    )
+    local: NonNeg = Field(
+        1.0,
+        description="Weight of local support (co-creation's local-language models).",
+        json_schema_extra=about("logit utility weight", "s001; size assumption"),
+    )
+    offer: NonNeg = Field(
+        3.0,
+        description="Utility of a full alliance offer of compute or API access.",
+        json_schema_extra=about("logit utility", "s002 4.3; size assumption"),
+    )
+    switch_rate: YearRate = Field(
+        0.42,
+        description="Hazard of a buyer closing the gap to its preferred mix of suppliers, times (1 - lock_in "
+        "x its concentration on closed suppliers).",
+        json_schema_extra=about("per year", "assumption (a tenth a quarter)"),
+    )
+    lock_in: Unit = Field(
+        0.5,
+        description="Slowing of switching by a buyer's concentration on one closed supplier.",
+        json_schema_extra=about("share 0-1", "s002 4.3 (lock-in); size assumption"),
+    )
+    position_pull: YearRate = Field(
+        0.08,
+        description="Pull of suppliers on their buyers' governance positions, times the layer-weighted "
+        "dependence; credited to the supplier as structural power.",
+        json_schema_extra=about("per year", "s002 4.3 (centre-periphery); size assumption"),
+    )
+    open_discount: Unit = Field(
+        0.5,
+        description="Share of an open-weight supplier's price a buyer does not pay (no licence).",
+        json_schema_extra=about(
+            "share 0-1", "s001 line 2, s002 line 424 (open models win on cost); size assumption"
+        ),
+    )
+    layer_weight: dict[LayerName, NonNeg] = Field(
+        default_factory=lambda: dict(_LAYER_WEIGHT),
+        description="Weights of the base, technical and application layers in the dependence pull on "
+        "positions.",
+        json_schema_extra=about("relative weight", "assumption"),
+    )
 
 
 class StateStack(Strict):
     """A state's offer as a supplier of each layer (relative units; 0: not a supplier), its
     price, and the open-weight share of its offer."""
 
-    supply: dict[LayerName, NonNeg] = Field(default_factory=dict)
-    price: dict[LayerName, NonNeg] = Field(default_factory=dict)
-    open: dict[LayerName, Unit] = Field(default_factory=dict)
+    supply: dict[LayerName, NonNeg] = Field(
+        default_factory=dict,
+        description="Capacity as a supplier of each layer (base, technical, application; 0: not a "
+        "supplier); default: the state's compute, algorithms and market. It grows with that driver.",
+        json_schema_extra=about(
+            "relative units (the baseline: share of the world's supply, in percent)", "s002 4.1, s001"
+        ),
+    )
+    price: dict[LayerName, NonNeg] = Field(
+        default_factory=dict,
+        description="Price of the state's offer in each layer (default 1).",
+        json_schema_extra=about("relative units", "s002 4.1, s001"),
+    )
+    open: dict[LayerName, Unit] = Field(
+        default_factory=dict,
+        description="Open-weight share of the state's offer in each layer (default 0): open models are cheap "
+        "to adopt (no licence) and cheap to leave (no lock-in).",
+        json_schema_extra=about("share 0-1", "s001 line 2 and s002 lines 424-446"),
+    )
 
 
 @dataclass

@@ -13,9 +13,10 @@ from sim.engine.world import LAYERS
 from sim.errors import unknown as _unknown
 from sim.fields import position_problems
 from sim.paths import PATHS
+from sim.policies import Policy
 from sim.powers.lever import Loc, Names
 from sim.powers.registry import LEVER_TYPES, ROLE
-from sim.scenario.schema import ACTION_NAMES, Scenario
+from sim.scenario.schema import ACTION_NAMES, PolicyEvent, Scenario
 
 
 def _position(loc: Loc, pos: object, norms: list[str]) -> Iterator[tuple[Loc, str]]:
@@ -31,6 +32,17 @@ def _dup(names: list[str]) -> list[int]:
             dups.append(i)
         seen.add(n)
     return dups
+
+
+def _policy(loc: Loc, pol: Policy, allowed: list[str], explicit: bool = True) -> Iterator[tuple[Loc, str]]:
+    """A policy's weights name only the state's allowed actions, and a fixed mix has one."""
+    weights = getattr(pol, "mix", None) or getattr(pol, "initial", None) or {}
+    key = "mix" if pol.kind == "fixed" else "initial"
+    for a, v in weights.items():
+        if explicit and a not in allowed and v > 0:
+            yield (*loc, key, a), f"action {a!r} is not among this state's actions ({', '.join(allowed)})"
+    if pol.kind == "fixed" and sum(pol.mix.get(a, 0.0) for a in allowed) <= 0:
+        yield (*loc, "mix"), "expected at least one positive weight"
 
 
 def check(sc: Scenario, known_actions: tuple[str, ...] = ACTION_NAMES) -> list[tuple[Loc, str]]:
@@ -78,18 +90,8 @@ def _check(sc: Scenario, known_actions: tuple[str, ...]) -> Iterator[tuple[Loc, 
         for j, a in enumerate(allowed):
             if a not in known_actions:
                 yield ("states", i, "actions", j), _unknown("action", a, list(known_actions))
-        pol = s.policy
-        weights = getattr(pol, "mix", None) or getattr(pol, "initial", None) or {}
-        key = "mix" if pol.kind == "fixed" else "initial"
         explicit = "policy" in s.model_fields_set  # the default mix adapts to `actions`
-        for a, v in weights.items():
-            if explicit and a not in allowed and v > 0:
-                yield (
-                    ("states", i, "policy", key, a),
-                    (f"action {a!r} is not among this state's actions ({', '.join(allowed)})"),
-                )
-        if pol.kind == "fixed" and sum(pol.mix.get(a, 0.0) for a in allowed) <= 0:
-            yield ("states", i, "policy", "mix"), "expected at least one positive weight"
+        yield from _policy(("states", i, "policy"), s.policy, allowed, explicit)
         if s.dependence is not None:
             for layer, row in s.dependence.items():
                 if layer not in LAYERS:
@@ -153,7 +155,18 @@ def _check(sc: Scenario, known_actions: tuple[str, ...]) -> Iterator[tuple[Loc, 
         forum = getattr(ev, "forum", None)
         if forum is not None and forum not in forums:
             yield ("events", i, "forum"), _unknown("forum", forum, forums)
+        if isinstance(ev, PolicyEvent) and ev.state in states:
+            s = sc.states[states.index(ev.state)]
+            yield from _policy(("events", i, "policy"), ev.policy, s.actions or list(PATHS))
+    event_names = [ev.name for ev in sc.events if ev.name]
+    for i in _dup(event_names):
+        j = [k for k, ev in enumerate(sc.events) if ev.name == event_names[i]][-1]
+        yield ("events", j, "name"), f"duplicate event name {event_names[i]!r}"
 
+    lever_names = [lv.name for lv in sc.levers if lv.name]
+    for i in _dup(lever_names):
+        j = [k for k, lv in enumerate(sc.levers) if lv.name == lever_names[i]][-1]
+        yield ("levers", j, "name"), f"duplicate lever name {lever_names[i]!r}"
     names = Names(states, forums, norms)
     for i, lv in enumerate(sc.levers):
         for loc, msg in lv.check(names):

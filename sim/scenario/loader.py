@@ -1,9 +1,19 @@
 """Reading scenario files: YAML, `extends:`, `--set` overrides, validation, hashing.
 
-Merging rule for `extends`: mappings merge key by key; lists whose items all carry a
-`name` (states, forums, frameworks) merge item by item on that name (new names are
-appended; `{name: X, drop: true}` removes X); any other list is replaced whole.
-Top-level keys that start with `x-` are ignored: they hold YAML anchors for reuse.
+Merging rule for `extends` (the variant on top of what it extends):
+- mappings merge key by key;
+- lists of mappings (states, forums, frameworks, norms, events, levers) merge item by item:
+  an item whose `name` is inherited merges into that item, `{name: X, drop: true}` removes X,
+  and any other item (a new name, or no name: a new event) is added after the inherited ones;
+- a mapping whose `kind` or `type` differs from the inherited one (a state's policy changed
+  from `fixed` to `learning`) replaces it whole: the old kind's keys do not carry over;
+- any other value, lists of names included (`members: [...]`), replaces the inherited one;
+- `replace: [key.path, ...]` at the top of a variant drops those inherited values first, so
+  that the variant's own (or, if it gives none, the default) stands alone: `replace: [events]`
+  keeps none of the inherited events.
+Top-level keys that start with `x-` are ignored: they hold YAML anchors for reuse. Where each
+value came from (file and line, `--set`) is tracked alongside (`Where`), for located errors
+and `sim validate --explain`.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ import copy
 import difflib
 import hashlib
 import json
+import os
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -20,47 +31,162 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.errors import Problem, ScenarioError, fmt_location
+from sim.errors import Problem, ScenarioError, did_you_mean, fmt_location
 from sim.fields import folder_name
 from sim.scenario.checks import check
 from sim.scenario.schema import Scenario
-from sim.yamlfile import parse_yaml, read_yaml
+from sim.yamlfile import Where, parse_yaml, read_yaml_located
 
 PACKAGED = Path(__file__).resolve().parent.parent / "scenarios"
+DISCRIMINATORS = ("kind", "type")  # a policy's kind, a lever's or an event's type
 
 
 def packaged_scenario(name: str = "baseline") -> Path:
     return PACKAGED / f"{name}.yaml"
 
 
+def find_scenario(name: str, base: Path) -> Path | None:
+    """The scenario file another file names (an experiment's, a claim's, a calibration's
+    `scenario:`): a path relative to the folder `base` of the file that names it (or
+    absolute), or a packaged scenario by its file name or name (`baseline.yaml`,
+    `no_synergy`); None if there is none. So files work whatever folder a command runs in."""
+    p = Path(name)
+    try:
+        for cand in (p if p.is_absolute() else base / p, PACKAGED / p.name, packaged_scenario(p.stem)):
+            if cand.is_file():
+                return cand
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def shown_path(path: str | Path) -> str:
+    """A file as errors show it: relative to the working folder when inside it, packaged
+    scenarios as `sim/scenarios/NAME`, anything else as given."""
+    p = Path(path)
+    try:
+        real = p.resolve()
+        if real.is_relative_to(PACKAGED.resolve()):
+            return f"sim/scenarios/{real.relative_to(PACKAGED.resolve())}"
+        return os.path.relpath(real) if real.is_relative_to(Path.cwd()) else str(path)
+    except (OSError, ValueError):
+        return str(path)
+
+
 # ----------------------------------------------------------------------------- YAML and merging
-def _named_list(v: object) -> bool:
-    return isinstance(v, list) and all(isinstance(x, dict) and isinstance(x.get("name"), str) for x in v)
+def _mappings(v: object) -> bool:
+    return isinstance(v, list) and all(isinstance(x, dict) for x in v)
+
+
+def _item_name(x: dict) -> str | None:
+    name = x.get("name")
+    return name if isinstance(name, str) and name else None
+
+
+def _kind(x: dict) -> object:
+    return next((x[k] for k in DISCRIMINATORS if k in x), None)
 
 
 def merge(base: Any, over: Any) -> Any:
     """Deep-merge `over` onto `base` (see the module docstring for the rules)."""
+    return merge_located(base, over, None, None, "")[0]
+
+
+def merge_located(
+    base: Any, over: Any, bw: Where | None, ow: Where | None, shown: str
+) -> tuple[Any, Where | None]:
+    """`merge`, carrying where each value was written (`bw`, `ow`: the trees of `base` and
+    `over`; `shown`: the variant's file, for errors)."""
     if isinstance(base, dict) and isinstance(over, dict):
+        kb, ko = _kind(base), _kind(over)
+        if kb is not None and ko is not None and kb != ko:  # another kind: replaced, not merged
+            return copy.deepcopy(over), ow
         out = dict(base)
+        kids = dict(bw.kids) if bw is not None and isinstance(bw.kids, dict) else {}
         for k, v in over.items():
-            out[k] = merge(base[k], v) if k in base else copy.deepcopy(v)
-        return out
-    if _named_list(base) and _named_list(over):
-        out_list = [copy.deepcopy(x) for x in base]
-        index = {x["name"]: i for i, x in enumerate(out_list)}
-        for item in over:
-            if item.get("drop"):
-                if item["name"] in index:
-                    out_list[index[item["name"]]] = None
-                continue
-            if item["name"] in index:
-                i = index[item["name"]]
-                out_list[i] = merge(out_list[i], item)
+            sub_o = ow.kid(k) if ow is not None else None
+            if k in base:
+                out[k], w = merge_located(base[k], v, bw.kid(k) if bw else None, sub_o, shown)
             else:
-                index[item["name"]] = len(out_list)
-                out_list.append(copy.deepcopy(item))
-        return [x for x in out_list if x is not None]
-    return copy.deepcopy(over)
+                out[k], w = copy.deepcopy(v), sub_o
+            if w is not None:
+                kids[k] = w
+            else:
+                kids.pop(k, None)
+        here = ow or bw
+        return out, (Where(here.file, here.line, kids) if here is not None else None)
+    if _mappings(base) and _mappings(over) and base and over:
+        return _merge_items(base, over, bw, ow, shown)
+    return copy.deepcopy(over), ow
+
+
+def _merge_items(
+    base: list[dict], over: list[dict], bw: Where | None, ow: Where | None, shown: str
+) -> tuple[list, Where | None]:
+    """Lists of mappings: by name; `drop: true` removes; others are added at the end."""
+    items: list[Any] = [copy.deepcopy(x) for x in base]
+    wheres: list[Where | None] = [bw.kid(i) if bw else None for i in range(len(base))]
+    index = {n: i for i, x in enumerate(items) if (n := _item_name(x)) is not None}
+    for j, item in enumerate(over):
+        w = ow.kid(j) if ow else None
+        name = _item_name(item)
+        if item.get("drop") is True:
+            if name is None or name not in index or items[index[name]] is None:
+                known = [n for n, i in index.items() if items[i] is not None]
+                what = f"no inherited item named {name!r}" if name else "an item to drop needs a name"
+                at = w.shown if w is not None else shown
+                raise ScenarioError([Problem(at, f"[{j}].drop", f"{what}{did_you_mean(name or '', known)}")])
+            items[index[name]] = None
+            continue
+        if name is not None and name in index and items[index[name]] is not None:
+            i = index[name]
+            items[i], wheres[i] = merge_located(items[i], item, wheres[i], w, shown)
+        else:
+            if name is not None:
+                index[name] = len(items)
+            items.append(copy.deepcopy(item))
+            wheres.append(w)
+    keep = [i for i, x in enumerate(items) if x is not None]
+    here = ow or bw
+    kids = [wheres[i] or here for i in keep]
+    tree = Where(here.file, here.line, [k for k in kids if k is not None]) if here is not None else None
+    return [items[i] for i in keep], tree
+
+
+def _drop_path(raw: dict, where: Where | None, key: str, at: str) -> None:
+    """Remove the inherited value at `key` (`replace:`), and its place in `where`; list items
+    are named."""
+    parts = [p for p in key.split(".") if p]
+    node: Any = raw
+    w = where
+    for part in parts[:-1]:
+        if isinstance(node, list):
+            idx = next((i for i, x in enumerate(node) if isinstance(x, dict) and x.get("name") == part), None)
+            node, w = (node[idx], w.kid(idx) if w else None) if idx is not None else (None, None)
+        else:
+            node, w = (node.get(part), w.kid(part) if w else None) if isinstance(node, dict) else (None, None)
+        if node is None:
+            break
+    last = parts[-1] if parts else ""
+    if isinstance(node, dict) and last in node:
+        del node[last]
+        if w is not None and isinstance(w.kids, dict):
+            w.kids.pop(last, None)
+    elif isinstance(node, list) and any(isinstance(x, dict) and x.get("name") == last for x in node):
+        keep = [i for i, x in enumerate(node) if not (isinstance(x, dict) and x.get("name") == last)]
+        if w is not None and isinstance(w.kids, list) and len(w.kids) == len(node):
+            w.kids[:] = [w.kids[i] for i in keep]
+        node[:] = [node[i] for i in keep]
+    else:
+        raise ScenarioError([Problem(at, "replace", f"nothing inherited at {key!r} to replace")])
+
+
+def _replace_list(value: object, at: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
+        raise ScenarioError([Problem(at, "replace", "expected a list of key paths, e.g. [events]")])
+    return value
 
 
 def _extended(p: Path, parent: str, shown: str, root: Path) -> Path:
@@ -95,23 +221,46 @@ def read_raw(path: str | Path, _chain: tuple[Path, ...] = (), _root: Path | None
 
     `extends` may name files under the first file's folder (relative to the file that names
     them) or a packaged scenario by file name (`baseline.yaml`)."""
+    return read_raw_located(path, _chain, _root)[0]
+
+
+def read_raw_located(
+    path: str | Path, _chain: tuple[Path, ...] = (), _root: Path | None = None
+) -> tuple[dict, Where]:
+    """`read_raw`, and where each value of the merged scenario was written."""
     p = Path(path)
-    shown = str(path)
+    shown = shown_path(path)
     real = p.resolve()
     if real in _chain:
         raise ScenarioError([Problem(shown, "extends", "circular extends chain")])
     root = _root if _root is not None else real.parent
-    data = read_yaml(p, shown)
+    data, where = read_yaml_located(p, shown)
+    at = (where.kid("extends") or where).shown
     parent = data.pop("extends", None)
+    replace = data.pop("replace", None)
     if parent is None:
-        return data
+        if replace is not None:
+            raise ScenarioError(
+                [
+                    Problem(
+                        (where.kid("replace") or where).shown, "replace", "only a file with extends: replaces"
+                    )
+                ]
+            )
+        return data, where
     if not isinstance(parent, str) or not parent.strip():
-        raise ScenarioError([Problem(shown, "extends", f"expected a file name, got {parent!r:.80}")])
-    base_path = _extended(p, parent, shown, root)
-    base = read_raw(base_path, (*_chain, real), root)
+        raise ScenarioError([Problem(at, "extends", f"expected a file name, got {parent!r:.80}")])
+    base_path = _extended(p, parent, at, root)
+    base, bw = read_raw_located(base_path, (*_chain, real), root)
     base.pop("name", None)
     base.pop("description", None)
-    return merge(base, data)
+    if replace is not None:
+        rat = (where.kid("replace") or where).shown
+        for key in _replace_list(replace, rat):
+            _drop_path(base, bw, key, rat)
+    merged, mw = merge_located(base, data, bw, where, shown)
+    assert isinstance(merged, dict) and mw is not None
+    return merged, mw
 
 
 # ----------------------------------------------------------------------------- overrides
@@ -130,11 +279,14 @@ def parse_assignment(assignment: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def set_value(raw: dict, key: str, value: Any) -> None:
-    """Set one scenario value by its key path; list items are addressed by name or index."""
+def set_value(raw: dict, key: str, value: Any, origin: Where | None = None) -> None:
+    """Set one scenario value by its key path; list items are addressed by name or index.
+    With `origin` (where `raw`'s values were written), the value is marked as set here."""
     parts = [p for p in key.strip().split(".") if p]
     if not parts:
         raise ScenarioError([Problem("--set", f"{key}={value}", "empty key path")])
+    if origin is not None:
+        _mark(origin, raw, parts, Where(f"--set {key.strip()}={_short(value)}"))
     node: Any = raw
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
@@ -161,12 +313,46 @@ def set_value(raw: dict, key: str, value: Any) -> None:
             raise ScenarioError([Problem("--set", where, "cannot descend into a single value")])
 
 
-def apply_overrides(raw: dict, overrides: Overrides) -> None:
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _mark(origin: Where, raw: Any, parts: list[str], mark: Where) -> None:
+    """Record in `origin` (in place) that the value at `parts` of `raw` comes from `mark`."""
+    w: Where | None = origin
+    node: Any = raw
+    for i, part in enumerate(parts):
+        if w is None:
+            return
+        key: Any = part
+        if isinstance(node, list):
+            key = next((j for j, x in enumerate(node) if isinstance(x, dict) and x.get("name") == part), None)
+            if key is None and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
+                key = int(part) % len(node)
+            if key is None:
+                return
+            node = node[key]
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+        if i == len(parts) - 1:
+            if isinstance(w.kids, dict):
+                w.kids[str(key)] = mark
+            elif isinstance(w.kids, list) and isinstance(key, int) and key < len(w.kids):
+                w.kids[key] = mark
+            return
+        nxt = w.kid(key)
+        if nxt is None and isinstance(w.kids, dict):
+            nxt = w.kids[str(key)] = Where(mark.file, 0, {})
+        w = nxt
+
+
+def apply_overrides(raw: dict, overrides: Overrides, origin: Where | None = None) -> None:
     """Apply (key path, value) pairs, in order, to a raw scenario (in place). This is the one
     way scenario values are changed: `--set`, sweeps, claims, `RuleMakingModel(**params)`."""
     items = overrides.items() if isinstance(overrides, Mapping) else overrides
     for key, value in items:
-        set_value(raw, key, value)
+        set_value(raw, key, value, origin)
 
 
 def apply_set(raw: dict, assignment: str) -> None:
@@ -250,15 +436,37 @@ def _message(err: Any) -> str:
     return f"{msg}, got {_show(got)}"
 
 
-def model_from(cls: type[BaseModel], raw: dict, source: str):
+def model_from(cls: type[BaseModel], raw: dict, source: str, where: Where | None = None):
     """Validate `raw` as `cls` (a scenario, experiment or claims file); every schema problem
-    becomes a located `ScenarioError`."""
+    becomes a located `ScenarioError` (with `where`: the file and line of each)."""
     try:
         return cls.model_validate(raw)
     except ValidationError as exc:
         errors = _one_branch(exc.errors(include_url=False))
-        problems = [Problem(source, fmt_location(tuple(e["loc"]), raw), _message(e)) for e in errors]
-        raise ScenarioError(problems) from None
+        problems = [
+            Problem(source, fmt_location(tuple(e["loc"]), raw), _message(e), tuple(e["loc"])) for e in errors
+        ]
+        raise located(ScenarioError(problems), where) from None
+
+
+def located(exc: ScenarioError, where: Where | None) -> ScenarioError:
+    """`exc` with each problem's source given the line its value was written at (the mapping
+    it is missing from, for a missing key): `x.yaml:12`, or, for a value `x.yaml` inherited or
+    was given by `--set`, `x.yaml (inherited from sim/scenarios/baseline.yaml:168)`. Problems
+    without a key path, or without `where`, are kept as they are."""
+    if where is None:
+        return exc
+    out = []
+    for p in exc.problems:
+        at = where.at(p.loc) if p.loc else None
+        if at is None or not at.file:
+            out.append(p)
+        elif at.file == where.file:
+            out.append(Problem(at.shown, p.where, p.message, p.loc))
+        else:
+            how = "from" if at.file.startswith("--set") else "inherited from"
+            out.append(Problem(f"{p.source} ({how} {at.shown})", p.where, p.message, p.loc))
+    return ScenarioError(out)
 
 
 def _branch(part: object) -> bool:
@@ -283,13 +491,70 @@ def _one_branch(errors: list[Any]) -> list[Any]:
     return out
 
 
-def validate(raw: dict, source: str) -> Scenario:
+COLLECTIONS = ("norms", "states", "forums", "frameworks", "events", "levers")
+
+
+def _cross_problems(raw: dict, schema: list[Problem], source: str) -> list[Problem]:
+    """The cross-reference problems of a scenario that also has schema problems, so that one
+    run of `sim validate` reports both: checked on a copy without the items (a state, a
+    forum, an event) or values that have schema problems (a value falls back to its
+    default). Problems naming a removed item are left out (they follow from the first);
+    nothing when the copy still fails."""
+    pruned = copy.deepcopy(raw)
+    gone: dict[str, set[int]] = {}
+    names: set[str] = set()
+    for p in schema:
+        loc = p.loc
+        if len(loc) >= 2 and loc[0] in COLLECTIONS and isinstance(loc[1], int):
+            gone.setdefault(str(loc[0]), set()).add(loc[1])
+            item = raw[loc[0]][loc[1]] if loc[1] < len(raw.get(loc[0]) or []) else None
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                names.add(item["name"])
+            continue
+        if len(loc) < 2 or "missing" in p.message:
+            return []  # a top-level section is wrong or missing: nothing sensible to cross-check
+        node: Any = pruned
+        for part in loc[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or loc[-1] not in node:
+            return []
+        del node[loc[-1]]
+    keep: dict[str, list[int]] = {}
+    for key, drop in gone.items():
+        items = pruned.get(key)
+        if not isinstance(items, list):
+            return []
+        keep[key] = [i for i in range(len(items)) if i not in drop]
+        pruned[key] = [items[i] for i in keep[key]]
+    try:
+        sc = Scenario.model_validate(pruned)
+    except ValidationError:
+        return []
+    out = []
+    for loc, msg in check(sc):
+        if any(f"{n!r}" in msg for n in names):
+            continue
+        if loc and loc[0] in keep and len(loc) >= 2 and isinstance(loc[1], int):
+            loc = (loc[0], keep[str(loc[0])][loc[1]], *loc[2:])  # back to the file's numbering
+        out.append(Problem(source, fmt_location(loc, raw), msg, loc))
+    return out
+
+
+def validate(raw: dict, source: str, where: Where | None = None) -> Scenario:
+    """The scenario of a raw (merged, overridden) mapping; every problem, of the schema and of
+    the cross-references, raised at once as a `ScenarioError`, located with `where`."""
     # top-level keys starting with "x-" hold YAML anchors for reuse (as in docker compose)
     raw = {k: v for k, v in raw.items() if not str(k).startswith("x-")}
-    sc = model_from(Scenario, raw, source)
+    try:
+        sc = model_from(Scenario, raw, source)
+    except ScenarioError as exc:
+        raise located(
+            ScenarioError(exc.problems + _cross_problems(raw, exc.problems, source)), where
+        ) from None
     found = check(sc)
     if found:
-        raise ScenarioError([Problem(source, fmt_location(loc, raw), msg) for loc, msg in found])
+        problems = [Problem(source, fmt_location(loc, raw), msg, loc) for loc, msg in found]
+        raise located(ScenarioError(problems), where)
     if not sc.name:
         sc.name = folder_name(Path(source).stem) if source else "scenario"
     return sc
@@ -318,7 +583,24 @@ def finish(
     """Apply overrides to a raw scenario (in place) and validate it; then set the run length
     and the seed. A shorter run is not an error: what is dated after its end never fires."""
     apply_overrides(raw, overrides)
-    return with_overrides(validate(raw, source), (), steps, seed)
+    try:
+        sc = validate(raw, source)
+    except ScenarioError as exc:  # find the lines (read again: only when something is wrong)
+        raise located(exc, _where_of(source, overrides)) from None
+    return with_overrides(sc, (), steps, seed)
+
+
+def _where_of(source: str, overrides: Overrides) -> Where | None:
+    """Where each value of the scenario file `source`, with `overrides`, was written; None when
+    `source` is not a readable scenario file."""
+    try:
+        if not Path(source).is_file():
+            return None
+        raw, where = read_raw_located(source)
+        apply_overrides(raw, overrides, where)
+        return where
+    except (ScenarioError, OSError, ValueError):
+        return None
 
 
 def load_scenario(

@@ -80,9 +80,10 @@ class Declaration(Strict):
 
 def read_declaration(path: str | Path = DECLARATION) -> Declaration:
     from sim.scenario.loader import model_from
-    from sim.yamlfile import read_yaml
+    from sim.yamlfile import read_yaml_located
 
-    return model_from(Declaration, read_yaml(Path(path), str(path)), str(path))
+    raw, where = read_yaml_located(Path(path), str(path))
+    return model_from(Declaration, raw, str(path), where)
 
 
 @lru_cache(maxsize=1)
