@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,21 @@ LEVER_PANELS = [
     ("alliance", "partner_dependence_technical", "Alliances: partners' dependence on the hub (models)",
      "Mean share of the partners' model supply that comes from the hub.", "share (0-1)"),
 ]  # fmt: skip
+
+
+def _source_bars(by: pd.DataFrame, order: list[str]) -> Any:
+    """Stacked bars of each state's influence stock by source (rows `order`, one column per
+    source)."""
+    fig, ax = plt.subplots(figsize=(11, 0.42 * len(order) + 1.6))
+    cmap = plt.get_cmap("tab20")
+    left = np.zeros(len(order))
+    for j, source in enumerate(by.columns):
+        ax.barh(order, by[source], left=left, color=cmap(j % 20), label=source)
+        left += by[source].to_numpy()
+    ax.invert_yaxis()
+    ax.set(xlabel="influence stock at the end (model units)")
+    ax.legend(loc="lower right", ncol=2, fontsize=7)
+    return fig
 
 
 def load_run(folder: Path) -> dict[str, pd.DataFrame]:
@@ -117,15 +133,7 @@ def figures(rep: Report, t: dict[str, pd.DataFrame], pal: Palette, decay_step: f
         by = sources_at_end(t["influence_sources"], t["states"], decay_step)
         order = [s for s in leaders if s in by.index][:12]
         by = by.loc[order]
-        fig, ax = plt.subplots(figsize=(11, 0.42 * len(order) + 1.6))
-        cmap = plt.get_cmap("tab20")
-        left = np.zeros(len(order))
-        for j, source in enumerate(by.columns):
-            ax.barh(order, by[source], left=left, color=cmap(j % 20), label=source)
-            left += by[source].to_numpy()
-        ax.invert_yaxis()
-        ax.set(xlabel="influence stock at the end (model units)")
-        ax.legend(loc="lower right", ncol=2, fontsize=7)
+        fig = _source_bars(by, order)
         rep.save(fig, "influence_by_source", "Where each state's influence comes from",
                  "The influence stock at the end of the run, told apart by the mechanism that earned it (each source's "
                  "gains decayed as the stock decays, so the parts add up to the stock): discourse (drafting), hosting "
@@ -394,15 +402,7 @@ def figures_replicated(
         by = pd.concat(parts).groupby(level=0).sum().div(n)
         order = [s for s in leaders if s in by.index][:12]
         by = by.loc[order].fillna(0.0)
-        fig, ax = plt.subplots(figsize=(11, 0.42 * len(order) + 1.6))
-        cmap = plt.get_cmap("tab20")
-        left = np.zeros(len(order))
-        for j, source in enumerate(by.columns):
-            ax.barh(order, by[source], left=left, color=cmap(j % 20), label=source)
-            left += by[source].to_numpy()
-        ax.invert_yaxis()
-        ax.set(xlabel="influence stock at the end (model units)")
-        ax.legend(loc="lower right", ncol=2, fontsize=7)
+        fig = _source_bars(by, order)
         rep.save(fig, "influence_by_source", "Where each state's influence comes from",
                  "The influence stock at the end of the run, told apart by the mechanism that earned it (each "
                  f"source's gains decayed as the stock decays), the mean over {n} seeds. From "
