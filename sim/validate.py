@@ -79,7 +79,20 @@ def validate_file(path: str, overrides: list[str] | None = None, kind: str | Non
     from sim.scenario import load_scenario
 
     sc = load_scenario(path, overrides or [])
+    late = after_the_end(sc)
     return (
         f"{path}: ok ({len(sc.states)} states, {len(sc.forums)} forums, "
         f"{len(sc.events)} events, {sc.n_steps} steps; estimated {run_cost(len(sc.states), sc.n_steps)})"
+        + (f"; {late} dated items fall after the last step and never fire" if late else "")
     )
+
+
+def after_the_end(sc: Any) -> int:
+    """Dated items (events, levers, frameworks, forum starts) after a run given in `steps`."""
+    from sim.engine.calendar import Calendar
+
+    m = sc.model
+    cal = Calendar(m.start_year, m.steps_per_year, sc.n_steps)
+    dates = [e.date for e in sc.events] + [lv.date for lv in sc.levers if lv.date is not None]
+    dates += [fw.date for fw in sc.frameworks] + [f.start for f in sc.forums if f.start is not None]
+    return sum(cal.step_of(d) > cal.n_steps for d in dates)

@@ -58,6 +58,9 @@ def _check(sc: Scenario, known_actions: tuple[str, ...]) -> Iterator[tuple[Loc, 
         yield ("model", "end_year"), f"must not be before start_year ({m.start_year}), got {m.end_year}"
         return
     cal = Calendar(m.start_year, m.steps_per_year, sc.n_steps)
+    # a date after `end_year` is a mistake; a run given as a number of `steps` (a short run, a
+    # run's scenario.resolved.yaml made with --steps) simply ends before it: it never fires
+    calendar_end = m.end_year is not None
     norms = sc.norm_names
     for i in _dup(norms):
         yield ("norms", i, "name"), f"duplicate norm dimension {norms[i]!r}"
@@ -126,14 +129,14 @@ def _check(sc: Scenario, known_actions: tuple[str, ...]) -> Iterator[tuple[Loc, 
         for year, holder in f.presidency.items():
             if holder not in states:
                 yield ("forums", i, "presidency", year), _unknown("state", holder, states)
-        if f.start is not None and cal.step_of(f.start) > cal.n_steps:
+        if f.start is not None and calendar_end and cal.step_of(f.start) > cal.n_steps:
             yield ("forums", i, "start"), (f"{f.start} is after the end of the run ({cal.end_year:g})")
 
     def dated(loc: Loc, date: str) -> Iterator[tuple[Loc, str]]:
         k = cal.step_of(date)
         if k < 1:
             yield loc, f"{date} is before the start of the run ({m.start_year})"
-        elif k > cal.n_steps:
+        elif k > cal.n_steps and calendar_end:
             yield loc, f"{date} is after the end of the run ({cal.end_year:g})"
 
     for i, fw in enumerate(sc.frameworks):
