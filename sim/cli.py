@@ -497,9 +497,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     if args.explain:
         from sim.scenario.explain import explain
+        from sim.validate import a_kind, file_kind
 
-        if args.kind not in (None, "scenario"):
-            raise SimError("--explain: shows a scenario, not a file of another kind")
+        kind = args.kind or file_kind(args.scenario)
+        if kind != "scenario":
+            raise SimError(f"--explain: shows a scenario, and {args.scenario} is {a_kind(kind)} file")
         overrides = [parse_assignment(a) for a in args.overrides]
         sys.stdout.write(explain(args.scenario, overrides))
         return 0

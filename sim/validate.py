@@ -33,19 +33,33 @@ def kind_of(raw: dict[str, Any]) -> str:
     return "scenario"
 
 
+def a_kind(kind: str) -> str:
+    """'a scenario', 'an experiment'."""
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
+def file_kind(path: str) -> str:
+    """The kind of the file `path` names (a shipped scenario's name: a scenario)."""
+    from sim.scenario.loader import scenario_source
+
+    source = scenario_source(path) if not Path(path).exists() else path
+    return kind_of(read_yaml(source, path)) if Path(source).is_file() else "scenario"
+
+
 def validate_file(path: str, overrides: list[str] | None = None, kind: str | None = None) -> str:
     """Check the file; a one-line summary when it passes, a located `ScenarioError` when not.
     `overrides` (`key.path=value`) apply to a scenario only."""
-    from sim.scenario.loader import packaged_scenario, scenario_source
+    from sim.scenario.loader import packaged_scenario
     from sim.shipped import shipped_input
 
     if not Path(path).exists():  # a shipped scenario or experiment by name
         path = shipped_input(path)
-    source = scenario_source(path) if not Path(path).exists() else path
     if kind is None:
-        kind = kind_of(read_yaml(source, path)) if Path(source).exists() else "scenario"
+        kind = file_kind(path)
     if overrides and kind != "scenario":
-        raise ScenarioError([Problem("--set", "", f"applies to a scenario, and {path} is a {kind} file")])
+        raise ScenarioError(
+            [Problem("--set", "", f"applies to a scenario, and {path} is {a_kind(kind)} file")]
+        )
     if kind == "experiment":
         from sim.experiments.sweep import check_experiment
 

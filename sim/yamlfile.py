@@ -135,25 +135,31 @@ class Where:
         return f"{self.file}:{self.line}" if self.line else self.file
 
 
-def _located(node: yaml.Node, shown: str, memo: dict[int, Where]) -> Where:
-    """The `Where` tree of a composed YAML node (aliases shared, so linear in the document)."""
-    done = memo.get(id(node))
-    if done is not None:
-        return done
+def _located(node: yaml.Node, shown: str) -> Where:
+    """The `Where` tree of a composed YAML node, each use of an alias a tree of its own (so a
+    change to one use, a `--set` or a `replace:`, is recorded for that use only). Called once
+    the document is known to expand to at most MAX_NODES values."""
     line = node.start_mark.line + 1
     kids: dict[str, Where] | list[Where] | None = None
-    memo[id(node)] = Where(shown, line)  # a self-referencing alias stops here
     if isinstance(node, yaml.MappingNode):
         kids = {}
         for key, value in node.value:  # merges (`<<`) already flattened: later keys win
             if isinstance(key, yaml.ScalarNode):
-                sub = _located(value, shown, memo)
+                sub = _located(value, shown)
                 kids[str(key.value)] = Where(shown, key.start_mark.line + 1, sub.kids)
     elif isinstance(node, yaml.SequenceNode):
-        kids = [_located(v, shown, memo) for v in node.value]
-    out = Where(shown, line, kids)
-    memo[id(node)] = out
-    return out
+        kids = [_located(v, shown) for v in node.value]
+    return Where(shown, line, kids)
+
+
+def _unshared(data: Any) -> Any:
+    """`data` with every mapping and list its own object: YAML aliases (`policy: *learning`
+    in twenty states) share one, and a change to one state's value must not change them all."""
+    if isinstance(data, dict):
+        return {k: _unshared(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_unshared(v) for v in data]
+    return data
 
 
 def parse_yaml(text: str, shown: str) -> Any:
@@ -170,7 +176,6 @@ def parse_yaml_located(text: str, shown: str) -> tuple[Any, Where | None]:
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
-        where = _located(node, shown, {}) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
         kind = "YAML error" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
@@ -186,7 +191,9 @@ def parse_yaml_located(text: str, shown: str) -> tuple[Any, Where | None]:
         raise ScenarioError([Problem(shown, "", "YAML nested too deeply")]) from None
     if _count_nodes(data) > MAX_NODES:
         raise ScenarioError([Problem(shown, "", f"more than {MAX_NODES:,} values once aliases are expanded")])
-    return data, where
+    if node is None:
+        return data, None
+    return _unshared(data), _located(node, shown)
 
 
 def _decode(raw: bytes, shown: str) -> str:

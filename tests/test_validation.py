@@ -114,7 +114,7 @@ def test_out_of_range_capacity_message_is_located():
         ),
         (
             lambda r: r.update(events=[{"type": "join", "date": "2031-05", "state": "A", "forum": "F2"}]),
-            "events[0].date: 2031-05 is after the end of the run (2023)",
+            "events[0].date: 2031-05 is after the end of the run (the end of 2022)",
         ),
         (
             lambda r: r.update(events=[{"type": "join", "date": "2021-02-30", "state": "A", "forum": "F2"}]),

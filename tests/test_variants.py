@@ -255,10 +255,11 @@ def test_validate_explain_on_the_command_line(tmp_path):
 
 def test_the_readmes_variant_example_is_valid(tmp_path):
     text = (ROOT / "README.md").read_text()
-    start = text.index("extends: baseline.yaml\nname: us_new_strategy")
+    start = text.index("extends: baseline.yaml\nname: japan_adapts_2025")
     p = _variant(tmp_path, text[start : text.index("```", start)])
     sc = load_scenario(p)
     assert sc.events[-2].type == "policy" and len(sc.events) == len(BASE.events) + 2
+    assert {s.name: s.policy.kind for s in sc.states}["India"] == "best_response"
 
 
 def test_a_short_runs_resolved_scenario_runs_again_to_the_same_tables(tmp_path):
@@ -278,3 +279,75 @@ def test_a_short_runs_resolved_scenario_runs_again_to_the_same_tables(tmp_path):
         assert (tmp_path / "a" / f"{table}.parquet").read_bytes() == (
             tmp_path / "b" / f"{table}.parquet"
         ).read_bytes()
+
+
+def test_a_value_shared_through_a_yaml_anchor_changes_for_one_state_only():
+    """The baseline's learning states share `policy: *learning`; setting one state's must not
+    set them all (it did before the data were unshared)."""
+    learning = [s.name for s in BASE.states if s.policy.kind == "learning"]
+    sc = load_scenario("baseline", [("states.United States.policy.experimentation", 0.33)])
+    got = {s.name: s.policy.experimentation for s in sc.states if s.policy.kind == "learning"}
+    assert got["United States"] == 0.33
+    assert all(
+        got[n] == {s.name: s for s in BASE.states}[n].policy.experimentation
+        for n in learning
+        if n != "United States"
+    )
+
+
+def test_errors_inside_policies_levers_and_policy_events_name_their_own_line(tmp_path):
+    p = _variant(
+        tmp_path,
+        "extends: baseline.yaml\n"  # 1
+        "levers:\n"  # 2
+        "  - name: US chip controls 2023\n"  # 3
+        "    leakag: 0.1\n"  # 4
+        "events:\n"  # 5
+        "  - type: policy\n"  # 6
+        "    date: 2025-01\n"  # 7
+        "    state: Japan\n"  # 8
+        "    policy:\n"  # 9
+        "      kind: learning\n"  # 10
+        "      experimentation: 0.5x\n"  # 11
+        "states:\n"  # 12
+        "  - name: India\n"  # 13
+        "    policy: {kind: best_response, noise: -1}\n",  # 14
+    )
+    msgs = _problems(p)
+    assert any(
+        re.match(r"v\.yaml:4: levers\[\d+\] \(US chip controls 2023\)\.leakag: unknown key", m) for m in msgs
+    ), msgs
+    assert any(
+        re.match(r"v\.yaml:11: events\[\d+\]\.policy\.experimentation: expected a number", m) for m in msgs
+    ), msgs
+    assert any(
+        re.match(r"v\.yaml:14: states\[\d+\] \(India\)\.policy\.noise: expected greater", m) for m in msgs
+    ), msgs
+
+
+def test_an_empty_list_removes_nothing_and_says_how_to(tmp_path):
+    msgs = _problems(_variant(tmp_path, "extends: baseline.yaml\nevents: []\n"))
+    assert msgs == [
+        "v.yaml:2: events: an empty list removes nothing inherited; to keep none, write replace: [events]"
+    ]
+
+
+def test_a_missing_scenario_path_is_not_answered_by_a_packaged_namesake(tmp_path):
+    from sim.scenario.loader import find_scenario
+
+    assert find_scenario("my_variants/no_synergy.yaml", tmp_path) is None
+    assert find_scenario("no_synergy.yaml", tmp_path) is not None and find_scenario("no_synergy", tmp_path)
+
+
+def test_explain_says_a_variants_description_is_its_own_and_refuses_other_files(tmp_path):
+    p = _variant(tmp_path, "extends: baseline.yaml\n")
+    assert any(re.match(r'description: ""\s+# default$', ln) for ln in explain(str(p)).splitlines())
+    e = _variant(
+        tmp_path,
+        "scenario: baseline.yaml\nvary: {model.synergy: [0, 1]}\nmetrics: {x: model.alignment_index}\n",
+        "e.yaml",
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", "validate", "--explain", str(e)], capture_output=True, text=True
+    )
+    assert r.returncode == 2 and "e.yaml is an experiment file" in r.stderr

@@ -130,14 +130,14 @@ def _check(sc: Scenario, known_actions: tuple[str, ...]) -> Iterator[tuple[Loc, 
             if holder not in states:
                 yield ("forums", i, "presidency", year), _unknown("state", holder, states)
         if f.start is not None and calendar_end and cal.step_of(f.start) > cal.n_steps:
-            yield ("forums", i, "start"), (f"{f.start} is after the end of the run ({cal.end_year:g})")
+            yield ("forums", i, "start"), f"{f.start} is after the end of the run (the end of {m.end_year})"
 
     def dated(loc: Loc, date: str) -> Iterator[tuple[Loc, str]]:
         k = cal.step_of(date)
         if k < 1:
             yield loc, f"{date} is before the start of the run ({m.start_year})"
         elif k > cal.n_steps and calendar_end:
-            yield loc, f"{date} is after the end of the run ({cal.end_year:g})"
+            yield loc, f"{date} is after the end of the run (the end of {m.end_year})"
 
     for i, fw in enumerate(sc.frameworks):
         if fw.founder not in states:

@@ -48,11 +48,17 @@ def packaged_scenario(name: str = "baseline") -> Path:
 def find_scenario(name: str, base: Path) -> Path | None:
     """The scenario file another file names (an experiment's, a claim's, a calibration's
     `scenario:`): a path relative to the folder `base` of the file that names it (or
-    absolute), or a packaged scenario by its file name or name (`baseline.yaml`,
-    `no_synergy`); None if there is none. So files work whatever folder a command runs in."""
+    absolute), or, for a bare name, a packaged scenario by its file name or name
+    (`baseline.yaml`, `no_synergy`); None if there is none (a path with folders that does not
+    exist is never answered by a packaged file of the same name). So files work whatever
+    folder a command runs in."""
     p = Path(name)
+    bare = len(p.parts) == 1  # a name, not a path: a packaged scenario may answer it
     try:
-        for cand in (p if p.is_absolute() else base / p, PACKAGED / p.name, packaged_scenario(p.stem)):
+        cands = [p if p.is_absolute() else base / p]
+        if bare:
+            cands += [PACKAGED / p.name, packaged_scenario(p.stem)]
+        for cand in cands:
             if cand.is_file():
                 return cand
     except (OSError, ValueError):
@@ -93,10 +99,10 @@ def merge(base: Any, over: Any) -> Any:
 
 
 def merge_located(
-    base: Any, over: Any, bw: Where | None, ow: Where | None, shown: str
+    base: Any, over: Any, bw: Where | None, ow: Where | None, shown: str, key: str = ""
 ) -> tuple[Any, Where | None]:
     """`merge`, carrying where each value was written (`bw`, `ow`: the trees of `base` and
-    `over`; `shown`: the variant's file, for errors)."""
+    `over`; `shown`: the variant's file, `key`: the value's key, for errors)."""
     if isinstance(base, dict) and isinstance(over, dict):
         kb, ko = _kind(base), _kind(over)
         if kb is not None and ko is not None and kb != ko:  # another kind: replaced, not merged
@@ -106,7 +112,7 @@ def merge_located(
         for k, v in over.items():
             sub_o = ow.kid(k) if ow is not None else None
             if k in base:
-                out[k], w = merge_located(base[k], v, bw.kid(k) if bw else None, sub_o, shown)
+                out[k], w = merge_located(base[k], v, bw.kid(k) if bw else None, sub_o, shown, str(k))
             else:
                 out[k], w = copy.deepcopy(v), sub_o
             if w is not None:
@@ -115,13 +121,22 @@ def merge_located(
                 kids.pop(k, None)
         here = ow or bw
         return out, (Where(here.file, here.line, kids) if here is not None else None)
+    if _mappings(base) and base and over == []:
+        at = ow.shown if ow is not None else shown
+        raise ScenarioError(
+            [
+                Problem(
+                    at, key, f"an empty list removes nothing inherited; to keep none, write replace: [{key}]"
+                )
+            ]
+        )
     if _mappings(base) and _mappings(over) and base and over:
-        return _merge_items(base, over, bw, ow, shown)
+        return _merge_items(base, over, bw, ow, shown, key)
     return copy.deepcopy(over), ow
 
 
 def _merge_items(
-    base: list[dict], over: list[dict], bw: Where | None, ow: Where | None, shown: str
+    base: list[dict], over: list[dict], bw: Where | None, ow: Where | None, shown: str, key: str
 ) -> tuple[list, Where | None]:
     """Lists of mappings: by name; `drop: true` removes; others are added at the end."""
     items: list[Any] = [copy.deepcopy(x) for x in base]
@@ -135,7 +150,9 @@ def _merge_items(
                 known = [n for n, i in index.items() if items[i] is not None]
                 what = f"no inherited item named {name!r}" if name else "an item to drop needs a name"
                 at = w.shown if w is not None else shown
-                raise ScenarioError([Problem(at, f"[{j}].drop", f"{what}{did_you_mean(name or '', known)}")])
+                raise ScenarioError(
+                    [Problem(at, f"{key}[{j}].drop", f"{what}{did_you_mean(name or '', known)}")]
+                )
             items[index[name]] = None
             continue
         if name is not None and name in index and items[index[name]] is not None:
@@ -252,8 +269,10 @@ def read_raw_located(
         raise ScenarioError([Problem(at, "extends", f"expected a file name, got {parent!r:.80}")])
     base_path = _extended(p, parent, at, root)
     base, bw = read_raw_located(base_path, (*_chain, real), root)
-    base.pop("name", None)
-    base.pop("description", None)
+    for own in ("name", "description"):  # a variant is named and described by itself
+        base.pop(own, None)
+        if isinstance(bw.kids, dict):
+            bw.kids.pop(own, None)
     if replace is not None:
         rat = (where.kid("replace") or where).shown
         for key in _replace_list(replace, rat):
@@ -443,10 +462,42 @@ def model_from(cls: type[BaseModel], raw: dict, source: str, where: Where | None
         return cls.model_validate(raw)
     except ValidationError as exc:
         errors = _one_branch(exc.errors(include_url=False))
+        locs = [_key_path(tuple(e["loc"]), raw) for e in errors]
         problems = [
-            Problem(source, fmt_location(tuple(e["loc"]), raw), _message(e), tuple(e["loc"])) for e in errors
+            Problem(source, fmt_location(loc, raw), _message(e), loc)
+            for e, loc in zip(errors, locs, strict=True)
         ]
         raise located(ScenarioError(problems), where) from None
+
+
+def _key_path(loc: tuple, raw: object) -> tuple:
+    """A pydantic error location as keys of `raw`: without the union branches it tried
+    (`list[...]`) and the tags of tagged unions (a policy's kind, an event's type), which
+    pydantic puts right after the item they tag (an event of type `policy` has a key `policy`
+    too: the first `policy` is the tag)."""
+    out: list[object] = []
+    node = raw
+    tag = None
+    for part in loc:
+        if (
+            isinstance(part, str)
+            and part.endswith("]")
+            and "[" in part
+            and not (isinstance(node, dict) and part in node)
+        ):
+            continue
+        if tag is not None and part == tag:
+            tag = None
+            continue
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+        tag = next((node[k] for k in DISCRIMINATORS if k in node), None) if isinstance(node, dict) else None
+    return tuple(out)
 
 
 def located(exc: ScenarioError, where: Where | None) -> ScenarioError:
