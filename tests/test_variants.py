@@ -351,3 +351,18 @@ def test_explain_says_a_variants_description_is_its_own_and_refuses_other_files(
         [sys.executable, "-m", "sim", "validate", "--explain", str(e)], capture_output=True, text=True
     )
     assert r.returncode == 2 and "e.yaml is an experiment file" in r.stderr
+
+
+def test_an_experiments_varied_keys_and_metrics_are_checked_together_with_lines(tmp_path):
+    _variant(
+        tmp_path,
+        "scenario: baseline.yaml\nvary:\n  model.synergy: [0, -1]\nmetrics:\n  x: 'states.influence_share[Narnia]'\n",
+        "e.yaml",
+    )
+    with pytest.raises(ScenarioError) as exc:
+        validate_file("e.yaml")
+    msgs = [str(p) for p in exc.value.problems]
+    assert (
+        msgs[0].startswith("e.yaml:3: vary.model.synergy: at -1")
+        and msgs[1] == "e.yaml:5: metrics.x: unknown state 'Narnia'"
+    )

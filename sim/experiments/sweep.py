@@ -199,6 +199,24 @@ def _open_folder(root: Path, ehash: str, resume: bool, shard: str | None = None)
     return old
 
 
+def _check_design(
+    experiment: str | Path, exp: Experiment, scen: Path, raw: dict, tasks: list[RunTask]
+) -> None:
+    """The varied keys at the design's ends and every metric, their problems together, each
+    with the line of the experiment that names it."""
+    problems: list[Problem] = []
+    for check in (
+        lambda: _check_vary(experiment, scen, raw, tasks),
+        lambda: _check_metrics(experiment, exp, tasks[0]),
+    ):
+        try:
+            check()
+        except ScenarioError as exc:  # both checks' problems at once
+            problems += exc.problems
+    if problems:
+        raise ScenarioError([_with_line(experiment, p) for p in problems])
+
+
 def check_experiment(experiment: str | Path) -> tuple[Experiment, Path, int]:
     """Every check a sweep makes before its first run, without running it (`sim validate`):
     the experiment, its scenario, every varied key at the design's first and last values,
@@ -212,9 +230,23 @@ def check_experiment(experiment: str | Path) -> tuple[Experiment, Path, int]:
     if designs.count(exp) == 0:
         raise SimError(f"{experiment}: the design has no runs")
     tasks = designs.tasks(exp, str(scen), sha, raw)
-    _check_vary(experiment, scen, raw, tasks)
-    _check_metrics(experiment, exp, tasks[0])
+    _check_design(experiment, exp, scen, raw, tasks)
     return exp, scen, len(tasks)
+
+
+def _with_line(experiment: str | Path, p: Problem) -> Problem:
+    """A problem of a varied key or a metric, with the line of the experiment that names it."""
+    from sim.yamlfile import read_yaml_located
+
+    if p.source != str(experiment):
+        return p
+    section, _, key = p.where.partition(".")
+    try:
+        top = read_yaml_located(experiment, str(experiment))[1].kid(section)
+    except ScenarioError:
+        return p
+    w = top.kid(key) if top is not None else None
+    return Problem(w.shown, p.where, p.message) if w is not None else p
 
 
 def run_sweep(
@@ -267,8 +299,7 @@ def run_sweep(
         record = _shard_record(i, n, n_runs)
         check_sweep(record["runs"], len(sc.states), steps, allow_large, f"{experiment} (shard {label})")
     tasks = designs.tasks(exp, str(scen), sha, raw)
-    _check_vary(experiment, scen, raw, tasks)
-    _check_metrics(experiment, exp, tasks[0])
+    _check_design(experiment, exp, scen, raw, tasks)
     points = len(tasks) // exp.replications
     if part is not None:
         tasks = [tasks[k] for k in shard_indices(*part, len(tasks))]
