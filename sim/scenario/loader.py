@@ -170,6 +170,15 @@ def _merge_items(
     return [items[i] for i in keep], tree
 
 
+def item_index(items: list, part: str, by_position: bool = True) -> int | None:
+    """The position of the list item a key path's `part` names: the item whose `name` it is,
+    or (`by_position`) a position such as `0` or `-1`; None if it names none."""
+    idx = next((i for i, x in enumerate(items) if isinstance(x, dict) and x.get("name") == part), None)
+    if idx is None and by_position and part.lstrip("-").isdigit() and -len(items) <= int(part) < len(items):
+        idx = int(part) % len(items)
+    return idx
+
+
 def _drop_path(raw: dict, where: Where | None, key: str, at: str) -> None:
     """Remove the inherited value at `key` (`replace:`), and its place in `where`; list items
     are named."""
@@ -178,7 +187,7 @@ def _drop_path(raw: dict, where: Where | None, key: str, at: str) -> None:
     w = where
     for part in parts[:-1]:
         if isinstance(node, list):
-            idx = next((i for i, x in enumerate(node) if isinstance(x, dict) and x.get("name") == part), None)
+            idx = item_index(node, part, by_position=False)
             node, w = (node[idx], w.kid(idx) if w else None) if idx is not None else (None, None)
         else:
             node, w = (node.get(part), w.kid(part) if w else None) if isinstance(node, dict) else (None, None)
@@ -311,9 +320,7 @@ def set_value(raw: dict, key: str, value: Any, origin: Where | None = None) -> N
         last = i == len(parts) - 1
         where = ".".join(parts[: i + 1])
         if isinstance(node, list):
-            idx = next((j for j, x in enumerate(node) if isinstance(x, dict) and x.get("name") == part), None)
-            if idx is None and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
-                idx = int(part)
+            idx = item_index(node, part)
             if idx is None:
                 names = [str(x["name"]) for x in node if isinstance(x, dict) and "name" in x]
                 hint = difflib.get_close_matches(part, names, n=1)
@@ -346,9 +353,7 @@ def _mark(origin: Where, raw: Any, parts: list[str], mark: Where) -> None:
             return
         key: Any = part
         if isinstance(node, list):
-            key = next((j for j, x in enumerate(node) if isinstance(x, dict) and x.get("name") == part), None)
-            if key is None and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
-                key = int(part) % len(node)
+            key = item_index(node, part)
             if key is None:
                 return
             node = node[key]
