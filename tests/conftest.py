@@ -76,3 +76,22 @@ def only(raw: dict, actor: str, action: str) -> dict:
 
 def build(raw: dict, **kw) -> RuleMakingModel:
     return RuleMakingModel(validate(copy.deepcopy(raw), "test.yaml"), **kw)
+
+
+def membership_rows(iso3: list, members, years: list[int]) -> list[dict]:
+    """A membership record (the rows of a data file, as data/gpai_members.csv) of simulated
+    members [state, year]: a state's first member year as a join within that year, others
+    as not members by the end of 2025."""
+    import numpy as np
+
+    rows = []
+    for i, code in enumerate(iso3):
+        first = np.flatnonzero(members[i] > 0)
+        if first.size:
+            y = years[first[0]]
+            rows.append(
+                {"iso3": code, "status": "member", "date": "", "date_min": f"{y}-01", "date_max": f"{y}-12"}
+            )
+        else:
+            rows.append({"iso3": code, "status": "no", "date": "2025-12-31", "date_min": "", "date_max": ""})
+    return rows

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import membership_rows
 
 from sim.calibration.fit import TrainDistance, tie_breaking_epsilon
 from sim.calibration.observed import observe
@@ -177,20 +178,7 @@ def _record_from(tmp_path: Path, join_rate: float, seed_salt: int) -> Path:
     t = Target(name="club", data="club.csv", observe="membership", forum="Club", rows={"status": "member"})
     sim = Simulator(str(JOINERS), ["membership.join_rate"], ["p0"], [t], YEARS, seed=99)
     m = sim.run({"p0": join_rate}, salt=seed_salt)["club"]
-    sc = load_scenario(JOINERS)
-    rows = []
-    for i, s in enumerate(sc.states):
-        first = np.flatnonzero(m[i] > 0)
-        if first.size:
-            y = YEARS[first[0]]
-            rows.append(
-                {"iso3": s.iso3, "status": "member", "date": "", "date_min": f"{y}-01", "date_max": f"{y}-12"}
-            )
-        else:
-            rows.append(
-                {"iso3": s.iso3, "status": "no", "date": "2025-12-31", "date_min": "", "date_max": ""}
-            )
-    return _csv(tmp_path, rows)
+    return _csv(tmp_path, membership_rows([s.iso3 for s in load_scenario(JOINERS).states], m, YEARS))
 
 
 @pytest.mark.slow

@@ -10,10 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import membership_rows
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import sim.runner
@@ -149,18 +149,7 @@ def _calibration_file(tmp_path: Path) -> Path:
               "rows": {"status": "member"}}  # fmt: skip
     sim_ = Simulator(str(JOINERS), ["membership.join_rate"], ["p0"], [Target(**target)], YEARS, seed=99)
     members = sim_.run({"p0": 0.3}, salt=7)["club"]
-    rows = []
-    for i, s in enumerate(load_scenario(JOINERS).states):
-        first = np.flatnonzero(members[i] > 0)
-        if first.size:
-            y = YEARS[first[0]]
-            rows.append(
-                {"iso3": s.iso3, "status": "member", "date": "", "date_min": f"{y}-01", "date_max": f"{y}-12"}
-            )
-        else:
-            rows.append(
-                {"iso3": s.iso3, "status": "no", "date": "2025-12-31", "date_min": "", "date_max": ""}
-            )
+    rows = membership_rows([s.iso3 for s in load_scenario(JOINERS).states], members, YEARS)
     pd.DataFrame(rows).to_csv(tmp_path / "club.csv", index=False)
     doc = {
         "name": "club", "scenario": str(JOINERS), "parameters": ["membership.join_rate"], "targets": [target],
