@@ -1,5 +1,5 @@
 """Command line: `sim run`, `sim compare`, `sim sweep`, `sim claims`, `sim report`, `sim analyze`,
-`sim calibrate`, `sim validate`, `sim schema`.
+`sim calibrate`, `sim validate`, `sim schema`, `sim discover`, `sim explore`.
 
 Heavy modules (mesa, numpy, pandas, pydantic) are imported inside the commands, so that
 `sim --help` answers at once. Every user error exits with code 2 and a located message,
@@ -210,6 +210,12 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--format", choices=["json", "markdown"], default="json")
     sc.add_argument("--out", help="write to this file instead of printing")
     sc.add_argument("--force", action="store_true", help="replace the --out file if it exists")
+
+    from sim.discovery.cli import register as register_discover
+    from sim.explore.cli import register as register_explore
+
+    register_discover(sub)
+    register_explore(sub)
     return p
 
 
@@ -554,6 +560,14 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_calibrate(args, argv)
         if args.command == "schema":
             return _cmd_schema(args)
+        if args.command == "discover":
+            from sim.discovery.cli import command as discover
+
+            return discover(args, argv)
+        if args.command == "explore":
+            from sim.explore.cli import command as explore
+
+            return explore(args, argv)
         return _cmd_validate(args)
     except SimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)

@@ -17,12 +17,12 @@ from conftest import membership_rows
 
 from sim.calibration.fit import TrainDistance, tie_breaking_epsilon
 from sim.calibration.observed import observe
-from sim.calibration.run import calibrate, nested
+from sim.calibration.run import calibrate
 from sim.calibration.scores import brier, coverage, log_loss, naive, score_table
 from sim.calibration.simulate import Simulator
 from sim.calibration.spec import Target, load_calibration
 from sim.errors import ScenarioError
-from sim.scenario.loader import load_scenario, read_scenario
+from sim.scenario.loader import load_scenario, patch_for, read_scenario
 from sim.scenario.uncertain import check_declared, declaration
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,12 +165,12 @@ def test_every_declared_parameter_can_be_set_on_the_baseline():
 
 def test_the_calibrated_patch_sets_named_list_items():
     raw = read_scenario(str(ROOT / "scenarios" / "baseline.yaml"))
-    patch = nested(raw, "levers.EU AI Act.emulation_rate", 1.5)
+    patch = patch_for(raw, "levers.EU AI Act.emulation_rate", 1.5)
     assert patch == {"levers": [{"name": "EU AI Act", "emulation_rate": 1.5}]}
-    assert nested(raw, "forums.GPAI.admission.threshold", 0.7) == {
+    assert patch_for(raw, "forums.GPAI.admission.threshold", 0.7) == {
         "forums": [{"name": "GPAI", "admission": {"threshold": 0.7}}]
     }
-    assert nested(raw, "membership.join_rate", 0.3) == {"membership": {"join_rate": 0.3}}
+    assert patch_for(raw, "membership.join_rate", 0.3) == {"membership": {"join_rate": 0.3}}
 
 
 def _record_from(tmp_path: Path, join_rate: float, seed_salt: int) -> Path:

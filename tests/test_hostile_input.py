@@ -184,7 +184,7 @@ SMALL = copy.deepcopy(BASE)
 SMALL["model"] = {"start_year": 2020, "steps_per_year": 4, "steps": 4, "seed": 1}
 SEEDS = {"resolved_baseline": RESOLVED_BASELINE, "small": SMALL, **SHIPPED_VARIANTS}
 
-EXPERIMENT_FILES = ("export_control_severity", "brussels_market_share", "synergy_sobol")
+EXPERIMENT_FILES = ("export_control_severity", "brussels_market_share", "synergy_sobol", "discovery_japan")
 
 
 def _tiny_experiment(name: str) -> dict:

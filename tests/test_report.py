@@ -42,6 +42,7 @@ def reports(tmp_path_factory) -> dict[str, Path]:
         cwd=tmp,
     )
     sim("report", "--compare", "a", "b", cwd=tmp)
+    sim("run", str(SMALL), "--replications", "3", "--out", "r", "--report", "--quiet", cwd=tmp)
     exp = {
         "scenario": str(SMALL), "design": "factorial", "replications": 3, "base_seed": 3, "every": 2,
         "vary": {"levers.EC.severity": [0.0, 0.5, 1.0], "model.synergy": [0.0, 1.0]},
@@ -59,14 +60,14 @@ def reports(tmp_path_factory) -> dict[str, Path]:
     sim("analyze", "sensitivity", "so", "--metric", "cost", cwd=tmp)
     sim("report", "so", cwd=tmp)
     return {"run": tmp / "a" / "report", "compare": tmp / "a" / "compare-b", "sweep": tmp / "sw" / "report",
-            "sobol": tmp / "so" / "report"}  # fmt: skip
+            "sobol": tmp / "so" / "report", "replicated": tmp / "r" / "report"}  # fmt: skip
 
 
 def images(index: Path) -> list[str]:
     return re.findall(r'<img src="([^"]+)"', index.read_text())
 
 
-@pytest.mark.parametrize("kind", ["run", "compare", "sweep", "sobol"])
+@pytest.mark.parametrize("kind", ["run", "compare", "sweep", "sobol", "replicated"])
 def test_every_figure_exists_with_its_data_and_caption(reports, kind):
     index = reports[kind] / "index.html"
     assert index.exists()
@@ -81,16 +82,35 @@ def test_every_figure_exists_with_its_data_and_caption(reports, kind):
     assert "Provenance" in index.read_text()
 
 
-def test_run_report_has_the_required_figures(reports):
-    names = {Path(i).stem for i in images(reports["run"] / "index.html")}
-    assert {"influence_share", "influence_stock", "punching_ratio", "action_mix", "forum_texts", "alignment",
-            "emulation_network", "dependence_network", "lever_export_controls"} <= names  # fmt: skip
-    assert "Final metrics" in (reports["run"] / "index.html").read_text()
+@pytest.mark.parametrize("kind", ["run", "replicated"])
+def test_run_report_has_the_required_figures(reports, kind):
+    names = {Path(i).stem for i in images(reports[kind] / "index.html")}
+    assert {"influence_share", "influence_stock", "punching_ratio", "influence_by_source", "action_mix",
+            "positions", "forum_texts", "alignment", "forum_network_2020", "emulation_network",
+            "dependence_network", "dependence_layers", "lever_export_controls"} <= names  # fmt: skip
+    page = (reports[kind] / "index.html").read_text()
+    assert "Final metrics" in page
+    assert ("n = 3" if kind == "replicated" else "n = 1") in page
+
+
+def test_screenshots_of_a_report(reports, tmp_path):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("no browser: Debian's chromium is missing (apt-get install chromium, as .ci/run does)")
+    pytest.importorskip("playwright.sync_api", reason="playwright is missing (requirements/dev.txt)")
+    tool = Path(__file__).resolve().parents[1] / "tools" / "screenshots.py"
+    out = tmp_path / "shot.png"
+    r = subprocess.run([sys.executable, str(tool), str(reports["run"] / "index.html"), str(out), "--height", "900"],
+                       capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
+    bad = subprocess.run([sys.executable, str(tool), str(tmp_path / "missing.html"), str(out)],
+                         capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 2 and "no such file" in bad.stderr
 
 
 def test_sweep_reports_have_responses_heatmaps_series_and_sensitivity(reports):
     names = {Path(i).stem for i in images(reports["sweep"] / "index.html")}
-    assert {"series_a_share", "heatmap_cost", "response_cost_0"} <= names
+    assert {"series_a_share", "heatmap_cost", "response_cost"} <= names
     assert "Failed runs (0)" in (reports["sweep"] / "index.html").read_text()
     assert "sensitivity_cost" in {Path(i).stem for i in images(reports["sobol"] / "index.html")}
 

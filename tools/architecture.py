@@ -26,8 +26,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("scenario", ("sim.scenario",)),
     ("model", ("sim.model",)),
     ("running", ("sim.runner", "sim.experiments")),
-    ("analysis", ("sim.report", "sim.claims", "sim.calibration")),
-    ("interface", ("sim.cli", "sim.__main__", "sim.validate")),
+    ("analysis", ("sim.report", "sim.claims", "sim.calibration", "sim.discovery")),
+    ("interface", ("sim.cli", "sim.__main__", "sim.validate", "sim.explore")),
 ]
 
 

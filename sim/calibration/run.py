@@ -58,32 +58,6 @@ def _map(fn: Callable, items: list, workers: int, scheduler: str | None) -> list
         return [fn(x) for x in items]
 
 
-def nested(raw: dict, key: str, value: Any) -> dict:
-    """The `extends:` patch that sets one key path: named list items become `[{name: ...}]`."""
-    parts = key.split(".")
-    node: Any = raw
-    patch: dict = {}
-    cur: Any = patch
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if isinstance(node, list):
-            item = next((x for x in node if isinstance(x, dict) and x.get("name") == part), {})
-            entry: dict = {"name": part}
-            cur.append(entry)
-            cur, node = entry, item
-            continue
-        nxt = node.get(part) if isinstance(node, dict) else None
-        if last:
-            cur[part] = value
-        elif isinstance(nxt, list):
-            cur[part] = []
-            cur, node = cur[part], nxt
-        else:
-            cur = cur.setdefault(part, {})
-            node = nxt if isinstance(nxt, dict) else {}
-    return patch
-
-
 def _merge(a: dict, b: dict) -> dict:
     from sim.scenario.loader import merge
 
@@ -104,6 +78,7 @@ def calibrate(
     from sim.scenario.loader import (
         find_scenario,
         load_scenario,
+        patch_for,
         read_scenario,
         scenario_hash,
         scenario_source,
@@ -246,7 +221,7 @@ def calibrate(
         raw = read_scenario(scenario_source(str(scen_path)))
         patch: dict = {}
         for key, val in medians.items():
-            patch = _merge(patch, nested(raw, key, round(float(val), 6)))
+            patch = _merge(patch, patch_for(raw, key, round(float(val), 6)))
         import yaml
 
         from sim.scenario.loader import PACKAGED

@@ -7,6 +7,11 @@ drawn from numpy's SeedSequence(base_seed, spawn_key=(run index,)), so it depend
 the base seed and the run's position in the sweep. With `common_seeds: true` the key is the
 replication number instead: every point sees the same random numbers (common random
 numbers), which removes run-to-run noise from comparisons and sensitivity indices.
+
+A categorical factor (`{levels: ...}`) is crossed by `factorial`; in `lhs` it is one more
+dimension of the hypercube on [0, number of levels), cut into its levels, so that each level
+gets the same number of samples (give or take one). The runs table records a level by name
+(`name_levels` turns a run's row back from the level's value to its name).
 """
 
 from __future__ import annotations
@@ -14,31 +19,67 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from typing import Any
 
 import numpy as np
 
-from sim.experiments.spec import Bounds, Experiment, Range
+from sim.experiments.spec import Bounds, Experiment, Levels, Range
 from sim.runner import RunTask
 
 
 def problem(exp: Experiment) -> dict:
-    """The SALib problem of a sampled design (names and bounds)."""
+    """The SALib problem of a sampled design (names and bounds); a categorical factor is the
+    range [0, number of levels), its level names under `levels`."""
     names = list(exp.vary)
     bounds = [exp.vary[k] for k in names]
-    return {
+    out: dict[str, Any] = {
         "num_vars": len(names),
         "names": names,
-        "bounds": [[b.low, b.high] for b in bounds if isinstance(b, Bounds)],
+        "bounds": [
+            [b.low, b.high] if isinstance(b, Bounds) else [0.0, float(len(b.labels()))]
+            for b in bounds
+            if isinstance(b, (Bounds, Levels))
+        ],
     }
+    levels = {k: v.labels() for k, v in exp.vary.items() if isinstance(v, Levels)}
+    if levels:  # only then: the problem of a design without categorical factors is as before
+        out["levels"] = levels
+    return out
+
+
+def _factorial_values(v: object) -> list[Any]:
+    if isinstance(v, Range):
+        return list(v.values())
+    if isinstance(v, Levels):
+        return v.value_list()
+    assert isinstance(v, list)
+    return list(v)
+
+
+def level_names(exp: Experiment) -> dict[str, Levels]:
+    """The categorical factors of the design, by key path."""
+    return {k: v for k, v in exp.vary.items() if isinstance(v, Levels)}
+
+
+def name_levels(levels: dict[str, Levels], row: dict[str, Any]) -> None:
+    """Replace, in a run's row (in place), the value of each categorical factor (`param:KEY`,
+    say a whole policy mapping) by its level's name, so that the runs table holds one string
+    column per factor."""
+    for key, lv in levels.items():
+        col = f"param:{key}"
+        if col in row:
+            name = lv.label_of(row[col])
+            row[col] = name if name is not None else str(row[col])
 
 
 def points(exp: Experiment) -> list[dict[str, object]]:
     keys = list(exp.vary)
     if exp.design == "factorial":
-        lists = [v.values() if isinstance(v, Range) else list(v) for v in exp.vary.values()]
+        lists = [_factorial_values(v) for v in exp.vary.values()]
         return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*lists)]
-    assert all(isinstance(v, Bounds) for v in exp.vary.values())
+    assert all(isinstance(v, (Bounds, Levels)) for v in exp.vary.values())
     prob = problem(exp)
+    prob.pop("levels", None)
     if exp.design == "lhs":
         from SALib.sample import latin
 
@@ -51,7 +92,16 @@ def points(exp: Experiment) -> list[dict[str, object]]:
         from SALib.sample import morris
 
         x = morris.sample(prob, exp.samples, num_levels=exp.levels, seed=exp.base_seed)
-    return [dict(zip(keys, (float(v) for v in row), strict=True)) for row in x]
+    return [{k: _level(exp.vary[k], float(u)) for k, u in zip(keys, row, strict=True)} for row in x]
+
+
+def _level(v: object, u: float) -> Any:
+    """A sampled coordinate: the number itself, or for a categorical factor the value of the
+    level whose stratum [i, i + 1) of [0, number of levels) holds it."""
+    if not isinstance(v, Levels):
+        return u
+    values = v.value_list()
+    return values[min(len(values) - 1, max(0, int(np.floor(u))))]
 
 
 def run_seed(base_seed: int, index: int) -> int:
@@ -79,6 +129,8 @@ def count(exp: Experiment) -> int:
                 n *= len(v.values()) if est <= 1_000_000 else est
             elif isinstance(v, list):
                 n *= len(v)
+            elif isinstance(v, Levels):
+                n *= len(v.labels())
     elif exp.design == "lhs":
         n = exp.samples
     elif exp.design == "sobol":

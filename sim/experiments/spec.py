@@ -4,6 +4,11 @@ Close to NetLogo's BehaviorSpace: `vary` maps scenario key paths (as in `sim run
 to a list of values, `{start, step, stop}` (inclusive) or, for sampled designs,
 `{low, high}`, or `declared` (the range of that key in the declaration of uncertain parameters,
 `sim/parameters.yaml`); `design` is `factorial`, `lhs`, `sobol` or `morris`.
+
+A categorical factor is `{levels: [name, ...]}` (each name is the value set) or
+`{levels: {name: value, ...}}` (each level a name for any value, a whole policy mapping say):
+factorial designs cross its levels, `lhs` spreads its samples evenly over them; `sobol` and
+`morris` refuse it (their indices need numeric ranges). The runs table records the level's name.
 """
 
 from __future__ import annotations
@@ -12,10 +17,10 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from sim.errors import Problem, ScenarioError
 from sim.fields import Bounds, FolderName, Strict, folder_name
@@ -40,7 +45,55 @@ class Range(Strict):
         return [v for v in vals if v <= self.stop + 1e-9]
 
 
-Values = list[float | int | str | bool] | Range | Bounds | Literal["declared"]
+class Levels(Strict):
+    """A categorical factor: its levels by name; a list names values that are their own names."""
+
+    levels: list[str] | dict[str, Any] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _names(self) -> Levels:
+        for name in self.labels():
+            if not name.strip() or len(name) > 100 or "\n" in name:
+                raise ValueError(f"levels: {name!r} is not a usable level name (1-100 characters, one line)")
+        if isinstance(self.levels, list) and len(set(self.levels)) < len(self.levels):
+            raise ValueError(f"levels: a level is named twice ({_twice(self.levels)!r})")
+        values = [json.dumps(v, sort_keys=True, default=str) for v in self.value_list()]
+        if len(set(values)) < len(values):
+            first = next(n for n, v in zip(self.labels(), values, strict=True) if values.count(v) > 1)
+            raise ValueError(f"levels: {first!r} has the same value as another level; give each level once")
+        return self
+
+    def labels(self) -> list[str]:
+        return list(self.levels)
+
+    def value_list(self) -> list[Any]:
+        return list(self.levels.values()) if isinstance(self.levels, dict) else list(self.levels)
+
+    def label_of(self, value: Any) -> str | None:
+        """The name of the level whose value this is (a run's parameter read back), or None."""
+        for name, v in zip(self.labels(), self.value_list(), strict=True):
+            if v == value:
+                return name
+        return None
+
+
+def _twice(names: list[str]) -> str:
+    return next(n for n in names if names.count(n) > 1)
+
+
+def _shape(v: Any) -> str:
+    """A mapping with `levels` is a categorical factor (and its errors are only those of one);
+    anything else is one of the other forms, as before categorical factors existed."""
+    if isinstance(v, Levels) or (isinstance(v, dict) and "levels" in v):
+        return "categorical[levels]"
+    return "other[values]"
+
+
+Values = Annotated[
+    Annotated[Levels, Tag("categorical[levels]")]
+    | Annotated[list[float | int | str | bool] | Range | Bounds | Literal["declared"], Tag("other[values]")],
+    Discriminator(_shape),
+]
 
 
 class StopWhen(Strict):
@@ -86,7 +139,16 @@ class Experiment(Strict):
                 )
             if self.design == "factorial" and v == "declared":
                 raise ValueError(f"vary.{key}: a factorial design needs a list or {{start, step, stop}}")
-            if self.design != "factorial" and not (isinstance(v, Bounds) or v == "declared"):
+            if self.design in ("sobol", "morris") and isinstance(v, Levels):
+                raise ValueError(
+                    f"vary.{key}: a {self.design} design cannot vary a categorical factor (levels): its "
+                    "indices need numeric ranges; use design: factorial or lhs, or one sweep per level"
+                )
+            if self.design == "lhs" and not (isinstance(v, (Bounds, Levels)) or v == "declared"):
+                raise ValueError(
+                    f"vary.{key}: a lhs design needs {{low, high}} bounds, declared, or {{levels: [...]}}"
+                )
+            if self.design != "factorial" and not (isinstance(v, (Bounds, Levels)) or v == "declared"):
                 raise ValueError(f"vary.{key}: a {self.design} design needs {{low, high}} bounds or declared")
         return self
 

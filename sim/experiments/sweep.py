@@ -393,8 +393,10 @@ def _run(
     status = "stopped"
     error: SimError | None = None
     try:
+        levels = designs.level_names(exp)  # categorical factors: recorded by their level's name
         for results in EXECUTORS[executor](chunks, **kwargs):
             for row, _ in results:
+                designs.name_levels(levels, row)
                 if row["status"] == "ok":
                     ok += 1
                 else:

@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from sim.errors import SimError
 from sim.io import MARKER, atomic
-from sim.report.base import Palette, Report, plt, provenance_html, read_manifest, table_html
+from sim.report.base import Palette, Report, plt, provenance_html, read_manifest, regions_of, table_html
 from sim.report.replicate import (
     HEADLINE_STATE,
     HEADLINE_WORLD,
@@ -126,10 +127,37 @@ def _final_table(cmp: Comparison) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- figures
-def _band(ax: Any, x: Any, mean: Any, lo: Any, hi: Any, color: Any, label: str, ls: str = "-") -> None:
+def _band(
+    ax: Any, x: Any, mean: Any, lo: Any, hi: Any, color: Any, label: str | None = None, ls: str = "-"
+) -> None:
     ax.plot(x, mean, color=color, lw=2, ls=ls, label=label)
     if np.isfinite(np.asarray(lo, dtype=float)).any():
         ax.fill_between(x, lo, hi, color=color, alpha=0.2, lw=0)
+
+
+def _grid(k: int, cols: int = 3, size: tuple[float, float] = (4.0, 2.6), **kw: Any) -> tuple[Any, Any]:
+    rows = int(np.ceil(k / cols))
+    fig, axes = plt.subplots(
+        rows, min(cols, k), figsize=(size[0] * min(cols, k), size[1] * rows), squeeze=False, **kw
+    )
+    for ax in axes.flat:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))  # whole years
+    for ax in list(axes.flat)[k:]:
+        ax.axis("off")
+    return fig, axes
+
+
+def _row(df: pd.DataFrame, k: int) -> Any:
+    """Row k of a table as a named tuple (attribute access: `row.diff`)."""
+    return next(df.iloc[[k]].itertuples(index=False))
+
+
+def _sig(r: Any) -> str:
+    """`+0.006 [+0.001, +0.013]`, marked when the interval excludes 0."""
+    text = diff_ci(r)
+    if np.isfinite(r.lo) and (r.lo > 0 or r.hi < 0):
+        text += " (interval excludes 0)"
+    return text
 
 
 def figures(rep: Report, cmp: Comparison, pal: Palette) -> None:
@@ -137,51 +165,81 @@ def figures(rep: Report, cmp: Comparison, pal: Palette) -> None:
     n = cmp.replications
     nsay = f"n = {n} paired replications; bands and whiskers: {cmp.level:.0%} t intervals." if n > 1 else (
         "One replication (n = 1): no intervals; `sim compare A B --replications N` gives them.")  # fmt: skip
+    end = until(cmp.final_year)
     f = final(cmp)
     d = f[(f.metric == "influence_share") & (f.state != WORLD) & (f.n > 0)].sort_values("diff")
     fig, ax = plt.subplots(figsize=(9, 0.3 * len(d) + 1.5))
     err = None
     if np.isfinite(d["lo"]).any():
         err = np.vstack([d["diff"] - d["lo"], d["hi"] - d["diff"]])
-    ax.barh(d.state, d["diff"], xerr=err, color=[pal(x) for x in d.state], ecolor="k", capsize=2)
+    ax.barh(d.state, d["diff"], xerr=err, color=[pal(x) for x in d.state], ecolor="#444444", capsize=2)
     ax.axvline(0, color="k", lw=0.8)
-    ax.set_xlabel(f"influence share, {lb} minus {la}, at {until(cmp.final_year)}")
+    ax.set_xlabel(f"influence share, {lb} minus {la}, at {end}")
+    ax.grid(axis="y", visible=False)
+    for lab in ax.get_yticklabels():
+        if lab.get_text() in pal.focus:
+            lab.set_fontweight("bold")
+    up, down = _row(d, -1), _row(d, 0)
     rep.save(fig, "diff_influence_share", "Difference in final influence share (B - A)",
-             f"Positive: the state ends with a larger share in {lb} than in {la}. {nsay}", d)  # fmt: skip
+             f"Positive: the state ends with a larger share in {lb} than in {la}. Largest gain: {up.state} "
+             f"{_sig(up)}; largest loss: {down.state} {_sig(down)}. {nsay}", d)  # fmt: skip
 
     top = leading(cmp)
     shares = s[(s.metric == "influence_share") & s.state.isin(top)]
-    fig, ax = plt.subplots(figsize=(9, 4))
-    for st_ in top:
+    fig, axes = _grid(len(top), sharex=True)
+    gaps = []
+    for ax, st_ in zip(axes.flat, top, strict=False):
         r = shares[shares.state == st_]
-        ax.plot(r.year, r.mean_a, color=pal(st_), lw=2, label=st_)
-        ax.plot(r.year, r.mean_b, color=pal(st_), lw=1.5, ls="--")
-    ax.set(xlabel="year", ylabel="influence share (0-1)")
-    ax.legend(title=f"solid: {la}; dashed: {lb}")
+        ax.plot(r.year, r.mean_a, color=pal(st_), lw=2, label=la)
+        ax.plot(r.year, r.mean_b, color="k", lw=1.3, ls="--", label=lb)
+        ax.set_title(st_, fontsize=10, color=pal(st_))
+        ax.xaxis.set_tick_params(labelbottom=True)
+        gap = (r.mean_b - r.mean_a).abs()
+        if len(gap.dropna()):
+            k = int(np.nanargmax(gap.to_numpy()))
+            gaps.append((float(gap.max()), st_, float(r.year.to_numpy()[k])))
+    axes.flat[0].legend(loc="best", fontsize=8)
+    fig.supylabel("influence share (0-1)", fontsize=10, x=0.01)
+    fig.subplots_adjust(left=0.08, hspace=0.4, wspace=0.25)
+    gaps.sort()
+    where = (
+        f" The paths part most for {gaps[-1][1]} ({gaps[-1][0]:.3f} in {gaps[-1][2]:.2f})." if gaps else ""
+    )
     rep.save(fig, "influence_paths", "Influence share of the leading states, both scenarios",
-             f"Solid lines: {la}; dashed: {lb}" + (f" (means over {n} seeds)" if n > 1 else "")
-             + ". Where they part is when the difference arises.", shares)  # fmt: skip
+             f"One panel per leading state (its own scale): solid, {la}; dashed, {lb}"
+             + (f" (means over {n} seeds)" if n > 1 else "") + ". Where they part is when the difference arises."
+             + where, shares)  # fmt: skip
 
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    for st_ in top:
+    fig, axes = _grid(len(top), sharex=True, sharey=True)
+    texts = []
+    for ax, st_ in zip(axes.flat, top, strict=False):
         r = shares[shares.state == st_]
-        _band(ax, r.year, r["diff"], r.lo, r.hi, pal(st_), st_)
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set(xlabel="year", ylabel=f"share difference ({lb} - {la})")
-    ax.legend()
+        _band(ax, r.year, r["diff"], r.lo, r.hi, pal(st_))
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_title(st_, fontsize=10, color=pal(st_))
+        ax.xaxis.set_tick_params(labelbottom=True)
+        if len(r):
+            texts.append(f"{st_} {_sig(_row(r, -1))}")
+    fig.supylabel(f"share difference ({lb} - {la})", fontsize=10, x=0.01)
+    fig.subplots_adjust(left=0.08, hspace=0.4, wspace=0.1)
     rep.save(fig, "diff_over_time", "Difference in influence share over time (B - A)",
-             f"{lb} minus {la}, step by step, for the {len(top)} leading states. {nsay}", shares)  # fmt: skip
+             f"{lb} minus {la}, step by step, one panel per leading state (shared scale). At {end}: "
+             f"{'; '.join(texts)}. {nsay}", shares)  # fmt: skip
 
     world = s[s.metric.isin(HEADLINE_WORLD)]
-    fig, axes = plt.subplots(1, len(HEADLINE_WORLD), figsize=(11, 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(HEADLINE_WORLD), figsize=(12, 3.4), squeeze=False)
+    texts = []
     for ax, m in zip(axes[0], HEADLINE_WORLD, strict=True):
         r = world[world.metric == m]
-        _band(ax, r.year, r["diff"], r.lo, r.hi, "k", m)
+        _band(ax, r.year, r["diff"], r.lo, r.hi, "k")
         ax.axhline(0, color="grey", lw=0.8)
-        ax.set(xlabel="year", ylabel=f"{LABELS[m]}, B - A")
+        ax.set(xlabel="year", title=f"{LABELS[m]}, B - A")
+        if len(r):
+            texts.append(f"{LABELS[m]} {_sig(_row(r, -1))}")
+    fig.subplots_adjust(wspace=0.3)
     rep.save(fig, "diff_world", "Difference in forum alignment and influence concentration (B - A)",
              f"{lb} minus {la}: the alignment index of linked forums and the Herfindahl index of influence "
-             f"shares. {nsay}", world)  # fmt: skip
+             f"shares. At {end}: {'; '.join(texts)}. {nsay}", world)  # fmt: skip
 
     comp = cmp.pairs[(cmp.pairs.metric == "compute") & (cmp.pairs.year == cmp.final_year)]
     if len(comp):
@@ -195,14 +253,19 @@ def figures(rep: Report, cmp: Comparison, pal: Palette) -> None:
             err = None
             if np.isfinite(changed["lo"]).any():
                 err = np.vstack([changed["mean"] - changed["lo"], changed["hi"] - changed["mean"]])
-            fig, ax = plt.subplots(figsize=(9, 0.3 * len(changed) + 1.5))
-            ax.barh(changed.state, changed["mean"], xerr=err, color=[pal(x) for x in changed.state], ecolor="k",
-                    capsize=2)  # fmt: skip
+            fig, ax = plt.subplots(figsize=(9, 0.35 * len(changed) + 1.3))
+            ax.barh(changed.state, changed["mean"], xerr=err, color=[pal(x) for x in changed.state],
+                    ecolor="#444444", capsize=2)  # fmt: skip
+            for y, v in enumerate(changed["mean"]):
+                ax.text(v, y, f" {v:+.1f}%", va="center", ha="left" if v >= 0 else "right", fontsize=8)
             ax.axvline(0, color="k", lw=0.8)
+            ax.grid(axis="y", visible=False)
             ax.set_xlabel(f"final compute, {lb} relative to {la} (%)")
+            listed = "; ".join(f"{r.state} {r['mean']:+.1f}%" + (f" [{r.lo:+.1f}, {r.hi:+.1f}]" if np.isfinite(r.lo)
+                               else "") for _, r in changed.iterrows())  # fmt: skip
             rep.save(fig, "diff_compute", "Difference in final compute (B relative to A)",
                      "States whose compute ends more than 0.5% apart (export controls, regulation's drag...): "
-                     f"100 (B / A - 1), per replication, then averaged. {nsay}", changed)  # fmt: skip
+                     f"100 (B / A - 1), per replication, then averaged: {listed}. {nsay}", changed)  # fmt: skip
 
 
 def _sections(rep: Report, cmp: Comparison) -> None:
@@ -220,17 +283,23 @@ def _sections(rep: Report, cmp: Comparison) -> None:
             rep.text(f"States only in {label}", f"<p>{html.escape(', '.join(states))}</p>")
 
 
-def _palette(cmp: Comparison) -> Palette:
+def _palette(cmp: Comparison, regions: dict[str, str] | None = None) -> Palette:
+    """The leading states in strong colours, the others in shades of their region's hue."""
     states = cmp.stats[cmp.stats.state != WORLD].state
-    return Palette(list(dict.fromkeys(states)))
+    return Palette(list(dict.fromkeys(states)), regions, leading(cmp))
 
 
 def write_report(
-    cmp: Comparison, folder: Path, title: str, intro: str, provenance: list[tuple[str, dict]]
+    cmp: Comparison,
+    folder: Path,
+    title: str,
+    intro: str,
+    provenance: list[tuple[str, dict]],
+    regions: dict[str, str] | None = None,
 ) -> Path:
     """The HTML report of a comparison into `folder` (which exists)."""
     rep = Report(title, folder)
-    figures(rep, cmp, _palette(cmp))
+    figures(rep, cmp, _palette(cmp, regions))
     _sections(rep, cmp)
     for heading, manifest in provenance:
         rep.text(heading, provenance_html(manifest))
@@ -317,8 +386,9 @@ def write_compare(run: CompareRun, out: Path, command: str, report: bool = False
                 f"{html.escape(how(cmp))}. Figures are PNG; each has its data as CSV beside it; every metric, "
                 "state and year is in <code>../compare.csv</code>."
             )
+            regions = {st.name: st.region for side in run.sides for st in side.scenario.states}
             write_report(cmp, folder, f"Comparison: {cmp.label_b} - {cmp.label_a}", intro,
-                         [("Provenance", manifest)])  # fmt: skip
+                         [("Provenance", manifest)], regions)  # fmt: skip
 
     return atomic(out, write, replace=False, folder=True), text
 
@@ -374,6 +444,7 @@ def compare_report(a: str | Path, b: str | Path, out: str | Path | None = None, 
             "<code>compare.csv</code>."
         )
         write_report(cmp, folder, f"Comparison: {lb} - {la}", intro,
-                     [(f"Provenance: A, {la}", ma), (f"Provenance: B, {lb}", mb)])  # fmt: skip
+                     [(f"Provenance: A, {la}", ma), (f"Provenance: B, {lb}", mb)],
+                     {**regions_of(b), **regions_of(a)})  # fmt: skip
 
     return atomic(target, build, folder=True, force=force) / "index.html"

@@ -307,6 +307,32 @@ def parse_assignment(assignment: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+def patch_for(raw: dict, key: str, value: Any) -> dict:
+    """The variant (`extends:`) patch that sets one key path of `raw`: named list items become
+    `[{name: ...}]`, so that merging the patch changes that one value and keeps the rest (used
+    by `sim calibrate`'s calibrated variant and `sim explore`'s saved variant)."""
+    parts = key.split(".")
+    node: Any = raw
+    patch: dict = {}
+    cur: Any = patch
+    for i, part in enumerate(parts):
+        if isinstance(node, list):
+            entry: dict = {"name": part}
+            cur.append(entry)
+            cur, node = entry, next((x for x in node if isinstance(x, dict) and x.get("name") == part), {})
+            continue
+        nxt = node.get(part) if isinstance(node, dict) else None
+        if i == len(parts) - 1:
+            cur[part] = value
+        elif isinstance(nxt, list):
+            cur[part] = []
+            cur, node = cur[part], nxt
+        else:
+            cur = cur.setdefault(part, {})
+            node = nxt if isinstance(nxt, dict) else {}
+    return patch
+
+
 def set_value(raw: dict, key: str, value: Any, origin: Where | None = None) -> None:
     """Set one scenario value by its key path; list items are addressed by name or index.
     With `origin` (where `raw`'s values were written), the value is marked as set here."""

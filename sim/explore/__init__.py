@@ -1,0 +1,1 @@
+"""`sim explore`: a local, offline web app (Solara) to play with a scenario."""

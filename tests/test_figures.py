@@ -1,0 +1,210 @@
+"""The run and comparison reports' figures, fast: the palette tells its colours apart, the
+state-forum membership rebuilt from the events is the one the run recorded, and every figure
+exists with its data and a caption that quotes that data."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.text import Text
+
+from sim.report.base import FOCUS_COLOURS, GREY, Palette, Report, delta_e, label_ends, plt, regions_of
+from sim.report.run_report import (
+    _scenario,
+    default_region,
+    figures,
+    load_run,
+    memberships,
+    network_snapshot,
+    palette_for,
+    region_dependence,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ROOT / "tests" / "data" / "small.yaml"
+
+
+def sim(*args: str, cwd: Path) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", *args, "--quiet"], capture_output=True, text=True, cwd=cwd
+    )
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    """The baseline to 2031 (its joins start in 2024), a short replicated baseline, and the
+    four-state test world."""
+    tmp = tmp_path_factory.mktemp("runs")
+    sim("run", "--out", "base", cwd=tmp)
+    sim("run", "--steps", "12", "--replications", "2", "--out", "rep", cwd=tmp)
+    sim("run", str(SMALL), "--out", "small", cwd=tmp)
+    return {"base": tmp / "base", "rep": tmp / "rep", "small": tmp / "small"}
+
+
+def build(folder: Path, out: Path) -> dict[str, str]:
+    """Every figure of a run folder into `out`: name -> caption."""
+    out.mkdir()
+    t = load_run(folder)
+    rep = Report("test", out)
+    figures(rep, t, palette_for(t, regions_of(folder)), _scenario(folder))
+    for fig in rep.figures:
+        assert (out / fig.file).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (out / fig.file).with_suffix(".csv").exists()
+        assert fig.caption
+    return {Path(f.file).stem: f.caption for f in rep.figures}
+
+
+# ----------------------------------------------------------------------------- palette
+def test_focus_colours_are_told_apart_from_each_other_and_from_grey():
+    for a, b in itertools.combinations(FOCUS_COLOURS, 2):
+        assert delta_e(a, b) > 20, (a, b)
+    for a in FOCUS_COLOURS:
+        assert delta_e(a, GREY) > 20, a
+    assert delta_e("#000000", "#ffffff") == pytest.approx(100, abs=0.1)  # the Lab conversion's scale
+
+
+def test_palette_keeps_one_colour_per_state_and_greys_out_the_rest():
+    regions = {"A": "North", "B": "North", "C": "South", "D": "South", "E": "South"}
+    pal = Palette(list(regions), regions, focus=["C", "A"])
+    assert pal("C") == FOCUS_COLOURS[0] and pal("A") == FOCUS_COLOURS[1]
+    assert pal.line("D") == GREY and pal.line("A") == pal("A")
+    assert pal("D") == pal("D") and pal("D") != pal("E")  # shades of one hue, fixed
+    assert delta_e(pal("B"), pal("D")) > 10  # two regions, two hues
+    assert len(Palette(list("abcdefghij"), focus=list("abcdefghij")).focus) == len(FOCUS_COLOURS)
+
+
+def test_end_labels_never_overlap():
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.set_ylim(0, 1)
+    label_ends(ax, [(f"s{k}", 0.5 + 0.001 * k, "k") for k in range(8)], fontsize=8)
+    fig.canvas.draw()
+    boxes = sorted(
+        (Text.get_window_extent(t) for t in ax.texts), key=lambda b: b.y0
+    )  # the text, not its line
+    assert len(boxes) == 8
+    for lower, upper in itertools.pairwise(boxes):
+        assert upper.y0 >= lower.y1 - 0.5
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- membership
+@pytest.mark.parametrize("name", ["base", "small"])
+def test_membership_rebuilt_from_events_matches_the_recorded_counts(runs, name):
+    t = load_run(runs[name])
+    sc = _scenario(runs[name])
+    founders = {f["name"]: f["members"] for f in sc["forums"]}
+    forums = t["forums"]
+    steps = sorted(forums.step.unique())
+    members = memberships(founders, t["events"], steps)
+    rebuilt = pd.DataFrame(
+        [(k, f, len(members[k].get(f, ()))) for k in steps for f in founders], columns=["step", "forum", "n"]
+    )
+    both = forums.merge(rebuilt, on=["step", "forum"])
+    assert len(both) == len(forums)
+    assert (both["members"] == both["n"]).all(), both[both["members"] != both["n"]].head()
+    if name == "base":  # the check has something to check: members joined during the run
+        assert (t["events"].event == "join").sum() > 5
+        assert forums[forums.step == forums.step.max()].members.sum() > sum(map(len, founders.values()))
+
+
+def test_network_snapshot_reads_presidencies_links_and_brokers_of_its_year(runs):
+    t = load_run(runs["base"])
+    snap = network_snapshot(t, _scenario(runs["base"]), 2022)
+    ev = t["events"]
+    pres = ev[(ev.event == "presidency") & (ev.year >= 2022) & (ev.year < 2023)]
+    assert sorted(snap["presidencies"]) == sorted(zip(pres.state, pres.forum, strict=True))
+    assert snap["step"] == int(t["states"][t["states"].year == 2023.0].step.iloc[0])
+    src = t["influence_sources"]
+    brokers = set(src[(src.source == "brokerage") & (src.year > 2022) & (src.year <= 2023)].state)
+    assert set(snap["brokers"]) == brokers and brokers
+    model = t["model"].set_index("step")
+    for a, b, v in snap["links"]:
+        assert model.loc[snap["step"], f"alignment[{a}~{b}]"] == pytest.approx(v)
+    assert "Hiroshima Friends Group" not in snap["members"]  # created in 2024
+
+
+# ----------------------------------------------------------------------------- figures
+def test_run_figures_exist_and_captions_quote_their_data(runs, tmp_path):
+    caps = build(runs["base"], tmp_path / "report")
+    assert {"influence_share", "influence_stock", "punching_ratio", "influence_by_source", "action_mix",
+            "positions", "forum_texts", "alignment", "forum_network_2016", "forum_network_2022",
+            "forum_network_2030", "emulation_network", "dependence_network", "dependence_layers",
+            "lever_export_controls", "sea_ecosystem"} <= set(caps)  # fmt: skip
+    share = pd.read_csv(tmp_path / "report" / "influence_share.csv")
+    last = share[share.year == share.year.max()].sort_values("mean", ascending=False)
+    lead = last.iloc[0]
+    assert f"{lead.state} leads with {lead['mean']:.2f}" in caps["influence_share"]
+    assert "n = 1" in caps["influence_share"] and "DFFT" in caps["influence_share"]
+    src = pd.read_csv(tmp_path / "report" / "influence_by_source.csv").set_index("state")
+    first = src.index[0]
+    main = src.drop(columns="total").loc[first]
+    assert (
+        f"{first}: {main.idxmax()} {main.max() / src.loc[first, 'total']:.0%}" in caps["influence_by_source"]
+    )
+    assert (src["total"].diff().dropna() <= 1e-9).all()  # sorted by the stock
+    dep = pd.read_csv(tmp_path / "report" / "dependence_layers.csv")
+    assert "Southeast Asia" in caps["dependence_layers"] and "others" in set(dep.supplier)
+    base_end = dep[(dep.layer == "base") & (dep.year == dep.year.max()) & (dep.supplier != "others")]
+    top = base_end.sort_values("mean").iloc[-1]
+    assert f"base layer: {top.supplier} {top['mean']:.2f}" in caps["dependence_layers"]
+    net = pd.read_csv(tmp_path / "report" / "forum_network_2022.csv")
+    for s, f in net[net.kind == "presidency"][["a", "b"]].itertuples(index=False):
+        assert f"{s} ({f})" in caps["forum_network_2022"]
+    pos = pd.read_csv(tmp_path / "report" / "positions.csv")
+    assert set(pos.dimension) == {"hardness", "data_openness", "rights", "development", "security"}
+    assert {"state", "forum text"} == set(pos.kind)
+
+
+def test_region_dependence_is_the_mean_over_the_region_with_absent_rows_as_zero(runs):
+    t = load_run(runs["base"])
+    dep = t["dependence"].assign(replication=0)
+    members = ["Singapore", "Indonesia", "Vietnam", "Thailand", "Malaysia", "Philippines"]
+    mean = region_dependence(dep, members, [0])
+    row = mean[(mean.layer == "technical") & (mean.supplier == "China")].iloc[-1]
+    d = dep[(dep.layer == "technical") & (dep.supplier == "China") & (dep.year == row.year)]
+    assert row.share == pytest.approx(d[d.state.isin(members)].share.sum() / len(members))
+    sums = mean.groupby(["layer", "year"]).share.sum()
+    assert ((sums > 0.98) & (sums < 1.0 + 1e-9)).all()  # shares of supply: add up to 1, less the crumbs
+    pal = Palette(["A", "B", "C"], {"A": "X", "B": "Y", "C": "Y"})
+    assert default_region(pal, ["A", "B", "C"]) == "Y"
+
+
+def test_replicated_figures_draw_bands_and_state_n(runs, tmp_path):
+    caps = build(runs["rep"], tmp_path / "report")
+    assert {"positions", "dependence_layers", "influence_by_source"} <= set(caps)
+    assert any(name.startswith("forum_network_") for name in caps)
+    for name in ("influence_share", "positions", "dependence_layers", "alignment"):
+        assert "n = 2" in caps[name], name
+        data = pd.read_csv(tmp_path / "report" / f"{name}.csv")
+        assert np.isfinite(data["lo"]).any() and (data["n"] == 2).any(), name
+    pos = pd.read_csv(tmp_path / "report" / "positions.csv")
+    assert pos[pos.kind == "forum text"].who.nunique() == 4  # the four forums of greatest weight, once each
+    assert "From the first of 2 seeds" in next(c for k, c in caps.items() if k.startswith("forum_network_"))
+
+
+def test_a_world_without_southeast_asia_takes_its_largest_region(runs, tmp_path):
+    caps = build(runs["small"], tmp_path / "report")
+    assert "positions" in caps and "dependence_layers" in caps
+    assert re.search(r"Who supplies (North|South) ", caps["dependence_layers"])
+
+
+def test_compare_figures_quote_the_differences(runs, tmp_path):
+    a = runs["small"]
+    sim("run", str(SMALL), "--out", str(tmp_path / "b"), "--set", "levers.EC.severity=0.0", cwd=tmp_path)
+    from sim.report.compare import compare_report
+
+    index = compare_report(a, tmp_path / "b", out=tmp_path / "cmp")
+    html = index.read_text()
+    d = pd.read_csv(index.parent / "diff_influence_share.csv").sort_values("diff")
+    up = d.iloc[-1]
+    assert f"Largest gain: {up.state} " in html
+    for name in ("diff_influence_share", "influence_paths", "diff_over_time", "diff_world"):
+        assert (index.parent / f"{name}.png").exists(), name
