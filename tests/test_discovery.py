@@ -18,7 +18,7 @@ from sim.discovery.analysis import Settings, prepare, prim_available, run_cart, 
 from sim.discovery.expressions import ExpressionError, evaluate, parse
 from sim.errors import ScenarioError
 from sim.experiments import designs
-from sim.experiments.spec import load_experiment
+from sim.experiments.spec import Levels, load_experiment
 
 SMALL = Path(__file__).resolve().parent / "data" / "small.yaml"
 METRICS = ["share", "resources", "gap", "us.share"]
@@ -83,7 +83,11 @@ def test_valid_expressions_evaluate_over_every_run(text, kind, expected):
         ("share if gap else 1", 1, "found an if-else"),
         ("True", 1, "found True (write a comparison)"),
         ("abs > 1", 1, "abs is a function: write abs(...)"),
-        ("share >", 1, "not an expression"),
+        ("share >", 8, "the expression ends too early"),
+        ("share > 1 and  ", 14, "the expression ends too early"),
+        ("share > > 1", 9, "not an expression (invalid syntax)"),
+        ("share > 1" + "0" * 400, 9, "expected a finite number"),
+        ("share > 1e999", 9, "expected a finite number"),
         ("", 1, "empty"),
         ("share\n> 1", 6, "one line of printable characters"),
         ("-" * 100 + "share > 1", 61, "nested more than 60 deep"),
@@ -257,8 +261,13 @@ def test_sobol_and_morris_refuse_categorical_factors(tmp_path, design):
     with pytest.raises(ScenarioError) as exc:
         load_experiment(path)
     msg = str(exc.value)
-    assert f"{path}:" in msg and "vary.states.B.policy" in msg
-    assert f"a {design} design cannot vary a categorical factor" in msg
+    line = next(k for k, text in enumerate(path.read_text().splitlines(), 1) if "states.B.policy:" in text)
+    assert f"{path}:{line}: vary.states.B.policy: a {design} design cannot vary a categorical factor" in msg
+
+
+def test_levels_of_equal_value_but_another_type_keep_their_own_names():
+    lv = Levels(levels={"one": 1, "yes": True, "one_point_zero": 1.0})
+    assert [lv.label_of(v) for v in (1, True, 1.0, "1")] == ["one", "yes", "one_point_zero", None]
 
 
 @pytest.mark.parametrize(
@@ -299,7 +308,9 @@ def test_the_runs_table_records_level_names(sweep):
 
 def test_discover_end_to_end(sweep, capsys):
     threshold = _median_share(sweep)
+    # --min-density 0.6: at 0.8 no box is found on these 30 runs (the densest step reaches 0.67)
     argv = ["discover", str(sweep), "--outcome", "b_share", "--threshold", f"{threshold}", "--name", "median"]
+    argv += ["--min-density", "0.6"]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "# Scenario discovery: b_share >" in out and "## PRIM boxes" in out and "## CART" in out
@@ -324,14 +335,15 @@ def test_discover_end_to_end(sweep, capsys):
     assert m["categorical"] == ["states.B.policy"]
     assert sorted(m["files"]) == sorted(n for n in names if n != ".sim-output")
     assert (folder / "summary.md").read_text() in out
+    assert m["prim"]["available"] == prim_available()[0]
     if m["prim"]["available"]:
-        assert {"peeling.png"} <= names
+        assert {"peeling.png", "box.png"} <= names
         traj = pd.read_csv(folder / "peeling.csv")
         assert {"coverage", "density", "mass", "res_dim", "restricted", "chosen"} <= set(traj.columns)
         boxes = pd.read_csv(folder / "boxes.csv")
-        if len(boxes):
-            assert "box.png" in names
-            assert set(boxes["parameter"]) == {"model.synergy", "states.B.policy"}
+        assert len(boxes) and set(boxes["parameter"]) == {"model.synergy", "states.B.policy"}
+        assert (boxes["density"] >= 0.6).all() and boxes["restricted"].any()
+        assert len(m["prim"]["boxes"]) == boxes["box"].nunique()
     # again: refused without --force, nothing changed; replaced with it
     before = (folder / "discovery.json").read_bytes()
     assert main(argv) == 2
@@ -349,6 +361,8 @@ def test_discover_end_to_end(sweep, capsys):
     rep.write("x")
     html = (rep_dir / "index.html").read_text()
     assert "Scenario discovery: b_share &gt;" in html and "CART tree" in html
+    if m["prim"]["available"]:
+        assert "PRIM peeling trajectory" in html and "PRIM box limits" in html
     for fig in rep.figures:
         assert (rep_dir / fig.file).is_file() and (rep_dir / fig.file.replace(".png", ".csv")).is_file()
 
@@ -377,6 +391,37 @@ def test_without_the_ema_extra_cart_still_runs(sweep, capsys, monkeypatch):
     rep = Report("t", rep_dir)
     sections(rep, sweep)
     assert any("PRIM not run: PRIM needs the EMA Workbench" in s for s in rep.sections)
+
+
+def test_a_damaged_discovery_folder_does_not_break_the_sweep_report(sweep, tmp_path):
+    from sim.discovery.report import sections
+    from sim.report.base import Report
+
+    copy = tmp_path / "sw"
+    shutil.copytree(sweep, copy, ignore=shutil.ignore_patterns("discovery"))
+    assert main(["discover", str(copy), "--outcome", "b_share", "--threshold", f"{_median_share(copy)}",
+                 "--name", "good", "--quiet"]) == 0  # fmt: skip
+    bad = copy / "discovery" / "bad"
+    shutil.copytree(copy / "discovery" / "good", bad)
+    m = json.loads((bad / "discovery.json").read_text())
+    del m["outcome"]
+    (bad / "discovery.json").write_text(json.dumps(m))
+    (tmp_path / "rep").mkdir()
+    rep = Report("t", tmp_path / "rep")
+    sections(rep, copy)
+    text = "\n".join(rep.sections)
+    assert "Scenario discovery: bad" in text and "Not readable (KeyError" in text
+    assert "Scenario discovery: b_share &gt;" in text  # the good one is still there
+    assert "Out of date" not in text
+    # a discovery made from other runs than the sweep holds now is marked
+    good = copy / "discovery" / "good" / "discovery.json"
+    m = json.loads(good.read_text())
+    m["sweep"]["runs_sha256"] = "0" * 64
+    good.write_text(json.dumps(m))
+    (tmp_path / "rep2").mkdir()
+    rep = Report("t", tmp_path / "rep2")
+    sections(rep, copy)
+    assert "Out of date" in "\n".join(rep.sections)
 
 
 def _listing(folder: Path) -> list[str]:
@@ -409,6 +454,14 @@ def test_bad_input_exits_2_and_writes_nothing(sweep, tmp_path, capsys):
             "is the sweep folder",
         ),
         ([str(sweep), "--outcome", "__import__('os')"], "found a call of '__import__'"),
+        # inside the sweep folder only as discovery/NAME: never in its series/ or parts/, nor beside them
+        *(
+            (
+                [str(sweep), "--outcome", "b_share", "--threshold", median, "--out", str(sweep / sub)],
+                "is inside the sweep folder",
+            )
+            for sub in ("series", "parts", "mine", "discovery")
+        ),
     ]
     for args, fragment in cases:
         before = {f: _listing(f) for f in (sweep, unfinished, empty)}

@@ -257,6 +257,21 @@ def test_without_the_viz_extra_the_command_says_how_to_install_it(tmp_path):
 def test_bad_arguments_are_refused_before_serving(tmp_path):
     r = sim("explore", "no_such_scenario", "--no-browser", cwd=tmp_path)
     assert r.returncode == 2 and "no such scenario file" in r.stderr and "Traceback" not in r.stderr
+    # a broken scenario is reported as `sim validate` reports it: file, line, key, expected / found
+    broken = tmp_path / "broken.yaml"
+    text = SMALL.read_text().replace("end_year: 2021,", "end_year: 2021, synergy: lots,", 1)
+    broken.write_text(text)
+    line = next(i for i, x in enumerate(text.splitlines(), 1) if "synergy: lots" in x)
+    r = sim("explore", str(broken), "--no-browser", cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert f"broken.yaml:{line}: model.synergy: expected a number, got 'lots'" in r.stderr, r.stderr
+    (tmp_path / "unclosed.yaml").write_text("name: x\nmodel: {synergy: [1\n")
+    r = sim("explore", "unclosed.yaml", "--no-browser", cwd=tmp_path)
+    assert r.returncode == 2 and "unclosed.yaml: line 3" in r.stderr and "YAML syntax error" in r.stderr
+    r = sim("explore", str(tmp_path), "--no-browser", cwd=tmp_path)
+    assert r.returncode == 2 and "is a folder" in r.stderr
+    r = sim("explore", " ", "--no-browser", cwd=tmp_path)
+    assert r.returncode == 2 and "scenario: empty" in r.stderr
     r = sim("explore", "--port", "70000", "--no-browser", cwd=tmp_path)
     assert r.returncode == 2 and "--port" in r.stderr
     with socket.socket() as taken:

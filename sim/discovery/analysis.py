@@ -28,6 +28,8 @@ from sim.errors import SimError
 
 @dataclass(frozen=True)
 class Settings:
+    """PRIM's and CART's settings (`sim discover --min-density` ...; docs/discovery.md)."""
+
     min_density: float = 0.8
     peel_alpha: float = 0.05
     paste_alpha: float = 0.05
@@ -69,6 +71,7 @@ class Data:
 
 
 def outcome_label(outcome: Outcome, threshold: float | None, below: bool) -> str:
+    """Where the outcome holds, in words: the condition, or `number > threshold` (`<` with --below)."""
     if outcome.kind == "condition":
         return outcome.text.strip()
     return f"{outcome.text.strip()} {'<' if below else '>'} {threshold:g}"
@@ -150,6 +153,7 @@ class PrimResult:
 
 
 def prim_available() -> tuple[bool, str]:
+    """Whether the EMA Workbench (the optional `ema` extra) can be imported, and its version."""
     import warnings
     from importlib.metadata import version
 

@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--mass-min",
         type=float,
         default=0.05,
-        help="PRIM: least share of runs in a box; CART: in a leaf (0.05)",
+        help="PRIM: least share of runs in a box; CART: in a leaf (default 0.05)",
     )
     d.add_argument("--max-boxes", type=int, default=3, help="PRIM: at most this many boxes (default 3)")
     d.add_argument("--max-depth", type=int, default=3, help="CART: depth of the tree (default 3)")

@@ -4,7 +4,6 @@ the discovery folder (atomically, with its provenance) inside the sweep folder o
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 import time
@@ -39,10 +38,6 @@ def slug(label: str) -> str:
     return text[:80].rstrip("-._") or "outcome"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def discover(
     sweep_dir: str | Path,
     outcome_text: str,
@@ -56,7 +51,7 @@ def discover(
 ) -> tuple[Path, str]:
     """Scenario discovery on a finished sweep; returns the folder written and its summary.
     Every check comes before anything is written."""
-    from sim.experiments.store import read_runs
+    from sim.experiments.store import read_runs, sha256_file
     from sim.provenance import git_commit, versions
 
     t0 = time.perf_counter()
@@ -93,6 +88,13 @@ def discover(
     here, sweep = target.resolve(), root.resolve()
     if here == sweep or sweep.is_relative_to(here):
         raise SimError(f"{target}: is the sweep folder or holds it; choose another --out")
+    if here.is_relative_to(sweep) and here.parent != sweep / "discovery":
+        # inside the sweep only as SWEEP/discovery/NAME: elsewhere it would take over or mix with
+        # the sweep's own files (its parts/, series/), and the sweep report would not find it
+        raise SimError(
+            f"{target}: is inside the sweep folder; there a discovery goes in {root / 'discovery'}/NAME "
+            "(leave out --out, give --name), or choose a folder outside the sweep"
+        )
     if (
         target.is_dir()
         and any(target.iterdir())
@@ -121,7 +123,7 @@ def discover(
         },
         "sweep": {
             "folder": str(root.resolve()),
-            "manifest_sha256": _sha256(root / "manifest.json"),
+            "manifest_sha256": sha256_file(root / "manifest.json"),
             "runs_sha256": manifest.get("runs_sha256"),
             **{
                 k: manifest.get(k)

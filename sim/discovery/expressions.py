@@ -179,8 +179,12 @@ class _Checker:
             if isinstance(v, bool) or v is None:
                 raise self.found(node, f"{v} (write a comparison)")
             if isinstance(v, (int, float)):
-                if not np.isfinite(float(v)):
-                    raise self.fail(node, "expected a finite number")
+                try:
+                    finite = bool(np.isfinite(float(v)))
+                except OverflowError:  # a whole number too large for a float: 1 and 400 zeros
+                    finite = False
+                if not finite:
+                    raise self.fail(node, "expected a finite number (at most about 1.8e308)")
                 return "number"
             if isinstance(v, str):  # a quoted metric name
                 return self.metric(node, v)
@@ -268,9 +272,14 @@ def parse(text: str, metrics: Sequence[str]) -> Outcome:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         lead = len(text) - len(text.lstrip())
-        col = (exc.offset or 1) + lead
+        if not exc.offset:  # Python's offset 0: the text ended where more was needed (`a >`, `a and`)
+            raise ExpressionError(
+                text, len(text.rstrip()) + 1, f"the expression ends too early; expected {EXPECTED}"
+            ) from None
         why = (exc.msg or "invalid syntax").removesuffix("?")
-        raise ExpressionError(text, col, f"not an expression ({why}); expected {EXPECTED}") from None
+        raise ExpressionError(
+            text, exc.offset + lead, f"not an expression ({why}); expected {EXPECTED}"
+        ) from None
     except (RecursionError, MemoryError, ValueError):
         raise ExpressionError(text, 1, "too deeply nested or not readable") from None
     lead = len(text) - len(text.lstrip())

@@ -6,16 +6,21 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from sim.report.base import Report, plt, table_html
+from sim.discovery.analysis import BOX_COLUMNS, TRAJECTORY_COLUMNS, CartResult
+from sim.errors import SimError
+from sim.report.base import Report, plt, read_manifest, table_html
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 # ----------------------------------------------------------------------------- figures
-def peeling_figure(trajectory: pd.DataFrame, min_density: float):
+def peeling_figure(trajectory: pd.DataFrame, min_density: float) -> Figure:
     """Coverage against density at every step of each box's peeling and pasting, coloured by
     the number of restricted parameters; the step reported is ringed."""
     fig, ax = plt.subplots(figsize=(7.5, 5))
@@ -65,7 +70,7 @@ def peeling_figure(trajectory: pd.DataFrame, min_density: float):
     return fig
 
 
-def box_figure(boxes: pd.DataFrame):
+def box_figure(boxes: pd.DataFrame) -> Figure:
     """Each box's limits on every parameter, normalised over the range the sweep covered
     (0: the smallest value run, 1: the largest); a categorical factor's levels as dots,
     filled when the box keeps them. Restricted parameters first."""
@@ -131,7 +136,7 @@ def box_figure(boxes: pd.DataFrame):
     return fig
 
 
-def tree_figure(cart: Any, leaves: pd.DataFrame):
+def tree_figure(cart: CartResult, leaves: pd.DataFrame) -> Figure:
     """The fitted tree: each split's rule; each leaf's runs, density and coverage."""
     from sklearn.tree import plot_tree
 
@@ -248,9 +253,11 @@ def summary_markdown(m: dict[str, Any], boxes: pd.DataFrame, leaves: pd.DataFram
             "supported)."
         )
         lines.append("")
-        lines.append(_md_table(box_table(boxes)) if len(boxes) else "No box reaches the minimum density.")
+        lines.append(
+            _md_table(box_table(boxes)).rstrip("\n") if len(boxes) else "No box reaches the minimum density."
+        )
         if p["note"]:
-            lines += ["", f"Stopped: {p['note']}."]
+            lines += ["", f"Note: {p['note']}."]
     lines += [
         "",
         "## CART",
@@ -277,10 +284,15 @@ def summary_markdown(m: dict[str, Any], boxes: pd.DataFrame, leaves: pd.DataFram
 def sections(rep: Report, sweep_folder: str | Path) -> None:
     """Add every discovery found in `sweep_folder/discovery/` to a sweep report: the boxes, the
     peeling trajectory and box figures (drawn again from their CSVs), and the tree as text.
-    A discovery folder that cannot be read is named, not fatal: the report still builds."""
+    A discovery folder that cannot be read is named, not fatal: the report still builds. One
+    made from other runs than the sweep holds now (its runs table's SHA-256 differs) is marked."""
     root = Path(sweep_folder) / "discovery"
     if not root.is_dir():
         return
+    try:
+        runs_now = read_manifest(Path(sweep_folder)).get("runs_sha256")
+    except SimError:
+        runs_now = None
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     for number, folder in enumerate(folders, start=1):
         try:
@@ -288,26 +300,40 @@ def sections(rep: Report, sweep_folder: str | Path) -> None:
             boxes = pd.read_csv(folder / "boxes.csv", keep_default_na=False, na_values=[""])
             traj = pd.read_csv(folder / "peeling.csv", keep_default_na=False, na_values=[""])
             tree = (folder / "tree.txt").read_text(encoding="utf-8")
-        except (OSError, ValueError) as exc:
+            for name, df, cols in (("boxes", boxes, BOX_COLUMNS), ("peeling", traj, TRAJECTORY_COLUMNS)):
+                lacking = [c for c in cols if c not in df.columns]
+                if lacking:
+                    raise ValueError(f"{name}.csv lacks the columns {', '.join(lacking)}")
+            holds = str(m["outcome"]["holds_where"])
+            intro = (
+                f"<p>Where <code>{html.escape(holds)}</code>: it holds in {int(m['runs']['holds'])} of "
+                f"{int(m['runs']['used'])} runs (base rate {float(m['base_rate']):.3f}). Files in "
+                f"<code>discovery/{html.escape(folder.name)}/</code>.</p>"
+            )
+            made_from = m["sweep"].get("runs_sha256")
+            if runs_now and made_from and made_from != runs_now:
+                intro += (
+                    "<p><strong>Out of date:</strong> found on other runs than the sweep holds now (its "
+                    "runs table's SHA-256 differs); run <code>sim discover</code> again with "
+                    "<code>--force</code>.</p>"
+                )
+            prim_available, prim_note = bool(m["prim"]["available"]), str(m["prim"]["note"])
+            min_density = float(m["prim"]["settings"]["min_density"])
+            table = (
+                table_html(box_table(boxes))
+                if len(boxes)
+                else "<p>No PRIM box reaches the minimum density.</p>"
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged or hand-edited folder
             rep.text(
                 f"Scenario discovery: {folder.name}",
-                f"<p>Not readable ({html.escape(type(exc).__name__)}).</p>",
+                f"<p>Not readable ({html.escape(type(exc).__name__)}: {html.escape(str(exc)[:200])}).</p>",
             )
             continue
         slug = f"discovery{number}"  # figure files: unique whatever the folders' names
-        holds = m["outcome"]["holds_where"]
-        intro = (
-            f"<p>Where <code>{html.escape(holds)}</code>: it holds in {m['runs']['holds']} of "
-            f"{m['runs']['used']} runs (base rate {m['base_rate']:.3f}). Files in "
-            f"<code>discovery/{html.escape(folder.name)}/</code>.</p>"
-        )
-        table = (
-            table_html(box_table(boxes)) if len(boxes) else "<p>No PRIM box reaches the minimum density.</p>"
-        )
-        if not m["prim"]["available"]:
-            table = f"<p>PRIM not run: {html.escape(m['prim']['note'])}.</p>"
+        if not prim_available:
+            table = f"<p>PRIM not run: {html.escape(prim_note)}.</p>"
         rep.text(f"Scenario discovery: {holds}", intro + table)
-        min_density = float(m["prim"]["settings"]["min_density"])
         if len(traj):
             rep.save(
                 peeling_figure(traj, min_density),

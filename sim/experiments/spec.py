@@ -57,7 +57,7 @@ class Levels(Strict):
                 raise ValueError(f"levels: {name!r} is not a usable level name (1-100 characters, one line)")
         if isinstance(self.levels, list) and len(set(self.levels)) < len(self.levels):
             raise ValueError(f"levels: a level is named twice ({_twice(self.levels)!r})")
-        values = [json.dumps(v, sort_keys=True, default=str) for v in self.value_list()]
+        values = [_canonical(v) for v in self.value_list()]
         if len(set(values)) < len(values):
             first = next(n for n, v in zip(self.labels(), values, strict=True) if values.count(v) > 1)
             raise ValueError(f"levels: {first!r} has the same value as another level; give each level once")
@@ -71,10 +71,16 @@ class Levels(Strict):
 
     def label_of(self, value: Any) -> str | None:
         """The name of the level whose value this is (a run's parameter read back), or None."""
+        wanted = _canonical(value)  # as the uniqueness check compares: 1, 1.0 and true differ
         for name, v in zip(self.labels(), self.value_list(), strict=True):
-            if v == value:
+            if _canonical(v) == wanted:
                 return name
         return None
+
+
+def _canonical(value: Any) -> str:
+    """A level's value as text, so that levels compare by type as well as value."""
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _twice(names: list[str]) -> str:

@@ -153,9 +153,15 @@ def Page() -> None:
         set_values({})
         set_off(frozenset())
         set_saved("")
+        if isinstance(setup, Exception):  # no figures of the scenario shown before: they would mislead
+            set_result(None)
+            set_message(_error(setup))
+            return
         set_name(re.sub(r"[^A-Za-z0-9_-]", "_", Path(scenario).stem).lstrip("_-")[:60] + "_explored")
-        if isinstance(setup, Setup) and Path(setup.source).resolve().parent != PACKAGED.resolve():
-            set_folder(str(Path(setup.source).resolve().parent))  # a variant of a user's file goes beside it
+        home = Path(setup.source).resolve().parent
+        # a variant of a user's file goes beside it (`extends:` reads only there); of a shipped one,
+        # where `sim explore` was started
+        set_folder(os.environ.get(ENV_FOLDER) or str(Path.cwd()) if home == PACKAGED.resolve() else str(home))
         execute({}, frozenset(), seeds)
 
     solara.use_effect(first_run, [scenario])
@@ -208,5 +214,5 @@ def Page() -> None:
         if result is not None:
             solara.Text(f"Ran {result[0].text}", classes=["sim-status"])
             Figures(*result)
-        else:
+        elif not message:
             solara.Text("running ...", classes=["sim-status"])

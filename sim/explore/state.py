@@ -157,18 +157,24 @@ def _knob(p: Uncertain, resolved: dict[str, Any]) -> Knob:
 def load_setup(arg: str | None) -> Setup:
     """Read and validate a scenario (a path or a shipped name; None: the baseline) and the
     declared uncertain parameters; raises `ScenarioError` on a bad scenario."""
-    from sim.scenario.loader import read_scenario, scenario_source, validate
+    from sim.scenario.loader import finish, read_scenario, scenario_source
     from sim.scenario.uncertain import declaration
 
+    if arg is not None and not arg.strip():
+        raise SimError(
+            "scenario: empty; give a scenario file or a shipped scenario's name (default: baseline)"
+        )
     arg = arg or "baseline"
     source = scenario_source(arg)
+    if Path(source).is_dir():
+        raise SimError(f"{arg}: is a folder; give a scenario file (.yaml) or a shipped scenario's name")
     if not Path(source).is_file():
         raise SimError(
             f"{arg}: no such scenario file, and no shipped scenario of that name "
             f"(shipped: {', '.join(shipped_scenarios())})"
         )
     raw = read_scenario(source)
-    sc = validate(copy.deepcopy(raw), source)
+    sc = finish(copy.deepcopy(raw), source)  # as `sim validate`: a problem is given with its line
     levers = [LeverInfo(lv.name, lv.type, lv.actor) for lv in sc.levers if lv.name]
     resolved = sc.model_dump(mode="json")
     knobs = [_knob(p, resolved) for p in declaration().parameters]
@@ -285,9 +291,9 @@ class Outcome:
 
 def seeds_of(setup: Setup, n: int) -> list[int]:
     """The seeds of n replications, derived as `sim run --replications n` derives them."""
-    from sim.experiments.designs import run_seed
+    from sim.report.replicate import seeds
 
-    return [run_seed(setup.base_seed, r) for r in range(n)]
+    return seeds(setup.base_seed, n)
 
 
 def run(setup: Setup, settings: Settings) -> Outcome:

@@ -493,12 +493,25 @@ def model_from(cls: type[BaseModel], raw: dict, source: str, where: Where | None
         return cls.model_validate(raw)
     except ValidationError as exc:
         errors = _one_branch(exc.errors(include_url=False))
-        locs = [_key_path(tuple(e["loc"]), raw) for e in errors]
-        problems = [
-            Problem(source, fmt_location(loc, raw), _message(e), loc)
-            for e, loc in zip(errors, locs, strict=True)
-        ]
+        problems = []
+        for e in errors:
+            loc, message = _named_key(_key_path(tuple(e["loc"]), raw), _message(e), raw)
+            problems.append(Problem(source, fmt_location(loc, raw), message, loc))
         raise located(ScenarioError(problems), where) from None
+
+
+def _named_key(loc: tuple, message: str, raw: object) -> tuple[tuple, str]:
+    """A check on the whole file whose message starts with the key it is about
+    (`vary.states.Japan.policy: ...`, a key of `vary` with dots in it) is placed at that key,
+    so that it gets its line like the other problems."""
+    head, sep, rest = message.partition(": ")
+    top, dot, key = head.partition(".")
+    if loc or not (sep and dot) or not isinstance(raw, dict):
+        return loc, message
+    section = raw.get(top)
+    if isinstance(section, dict) and key in section:
+        return (top, key), rest
+    return loc, message
 
 
 def _key_path(loc: tuple, raw: object) -> tuple:
