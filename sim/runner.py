@@ -71,13 +71,21 @@ class RunTask:
 class RunResult:
     scenario_name: str
     scenario_sha256: str
-    resolved_yaml: str
+    scenario: Scenario
     seed: int
     steps: int
     tables: dict[str, Any]
     wall_seconds: float
     started: str
     finished: str
+
+    @functools.cached_property
+    def resolved_yaml(self) -> str:
+        """The scenario as run, as YAML: written with the run's tables, so made only when a
+        run is written (replications, the explorer and sweeps never need it)."""
+        from sim.scenario import resolved_yaml
+
+        return resolved_yaml(self.scenario)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -191,7 +199,7 @@ def run_one(task: RunTask | Mapping[str, Any], scenario: Scenario | None = None)
     """Build, run and tabulate one model; raises `ScenarioError` on a bad scenario.
     `scenario`: the task's scenario when the caller has already validated it."""
     from sim.model import RuleMakingModel
-    from sim.scenario import resolved_yaml, scenario_hash
+    from sim.scenario import scenario_hash
 
     task = _as_task(task)
     sc = scenario if scenario is not None else scenario_of(task)
@@ -205,7 +213,7 @@ def run_one(task: RunTask | Mapping[str, Any], scenario: Scenario | None = None)
     return RunResult(
         scenario_name=sc.name,
         scenario_sha256=scenario_hash(sc),
-        resolved_yaml=resolved_yaml(sc),
+        scenario=sc,
         seed=model.seed_used,
         steps=model.steps,
         tables=tables,
