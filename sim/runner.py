@@ -78,6 +78,7 @@ class RunResult:
     wall_seconds: float
     started: str
     finished: str
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @functools.cached_property
     def resolved_yaml(self) -> str:
@@ -86,7 +87,6 @@ class RunResult:
         from sim.scenario import resolved_yaml
 
         return resolved_yaml(self.scenario)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _now() -> str:

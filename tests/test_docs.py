@@ -115,3 +115,17 @@ def test_the_audit_table_names_tests_that_exist():
         assert names, row
         for name in names:
             assert f"def {name}(" in tests, f"the audit names {name}, which is not a test"
+
+
+def test_the_readme_figure_names_the_baseline_it_was_made_from():
+    """The caption under the README's figure gives the seed and scenario hash of the run that
+    drew it: they must be the packaged baseline's (regenerate the figure when they change)."""
+    import re
+
+    from sim.scenario.loader import load_scenario, scenario_hash
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    sc = load_scenario()
+    m = re.search(r"seed (\d+), scenario sha256 ([0-9a-f]{8})…", readme)
+    assert m, "the README's figure caption lost its seed and scenario hash"
+    assert (int(m.group(1)), m.group(2)) == (sc.model.seed, scenario_hash(sc)[:8])

@@ -179,6 +179,47 @@ def test_runs_use_the_seeds_of_replications_and_the_settings_change_the_results(
         assert pa != pb, name
 
 
+def test_figures_use_the_reports_colours_and_the_tables_years(baseline, tmp_path, monkeypatch):
+    """A state has its reports' colour in every figure, before and after a change that reorders
+    the leaders; the scenario as it is is drawn per state in its colour, thin and dashed; the
+    x axes span the recorded years and the titles name the last one as the reports do."""
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+    from matplotlib.colors import to_hex
+
+    from sim.explore import figures
+    from sim.explore.state import leaders
+    from sim.report.base import Palette
+
+    a = run(baseline, Settings(seeds=2))
+    b = run(baseline, Settings({"model.synergy": 3.0}, frozenset({"EU AI Act"}), seeds=2))
+    names = [st.name for st in baseline.scenario.states]
+    assert a.names == names and a.regions["Japan"] == baseline.scenario.states[names.index("Japan")].region
+    report = Palette(names, a.regions)  # as the run report builds it: scenario order, regions
+    for state in names[:8]:  # the strong colours: by place in the scenario, never by rank
+        assert figures.palette(a)(state) == figures.palette(b, a)(state) == report(state), state
+
+    def colour(line) -> str:
+        return to_hex(line.get_color())
+
+    fig = figures.DRAW["influence"](b, a)
+    ax = fig.axes[0]
+    solid = [ln for ln in ax.lines if ln.get_linestyle() == "-"]
+    dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+    top = leaders(b, figures.LEADING)
+    pal = figures.palette(b, a)
+    assert [colour(ln) for ln in solid] == [colour(ln) for ln in dashed] == [to_hex(pal(s)) for s in top]
+    assert all(d.get_linewidth() < s.get_linewidth() for s, d in zip(solid, dashed, strict=True))
+    assert "the scenario as it is" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    years = b.states["year"]
+    assert ax.get_xlim() == (years.min(), years.max())
+    end = f"the end of {int(years.max()) - 1}"
+    assert end in ax.get_title()
+    assert figures.DRAW["punching"](b, a).axes[0].get_title().startswith(f"Punching ratio at {end}")
+    bars = figures.DRAW["punching"](b).axes[0].patches
+    assert len({to_hex(p.get_facecolor()) for p in bars}) == len(bars)  # one colour per state
+    assert figures.DRAW["alignment"](b, a).axes[0].get_xlim() == (years.min(), years.max())
+
+
 # ----------------------------------------------------------------------------- the variant file
 def test_a_saved_variant_validates_and_reruns_the_same_settings(baseline, tmp_path):
     from sim.runner import RunTask, run_one
@@ -202,6 +243,23 @@ def test_a_saved_variant_validates_and_reruns_the_same_settings(baseline, tmp_pa
     got = rerun.tables["states"][cols].reset_index(drop=True)
     want = explored.states[cols].reset_index(drop=True)
     assert got.equals(want)
+
+
+def test_the_rerun_command_names_the_file_as_it_can_be_run_from_here(baseline, tmp_path, monkeypatch):
+    from sim.explore.state import rerun_command, shown_path
+
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    inside = save_variant(baseline, Settings({"model.synergy": 2.0}, seeds=2), here / "sub", "v")
+    command = "sim run sub/v.yaml --replications 2"
+    assert f"# Rerun the explorer's 2 seed(s): {command}\n" in inside.read_text()
+    assert rerun_command(inside, 2) == command
+    r = sim("validate", command.split()[2], cwd=here)  # as typed where sim explore was started
+    assert r.returncode == 0, r.stderr
+    outside = save_variant(baseline, Settings({"model.synergy": 2.0}), tmp_path / "my dir", "v")
+    assert shown_path(outside) == str(outside.resolve()) and Path(shown_path(outside)).is_absolute()
+    assert f"sim run '{outside.resolve()}' --replications 3" in outside.read_text()  # quoted: a space
 
 
 def test_a_variant_of_a_users_scenario_extends_it_by_a_relative_path(small):
@@ -251,7 +309,7 @@ def test_without_the_viz_extra_the_command_says_how_to_install_it(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120
     )
     assert r.returncode == 2
-    assert "pip install -e .[viz]" in r.stderr and "Traceback" not in r.stderr
+    assert "pip install -e '.[viz]'" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_bad_arguments_are_refused_before_serving(tmp_path):
@@ -281,6 +339,30 @@ def test_bad_arguments_are_refused_before_serving(tmp_path):
         r = sim("explore", "--port", str(port), "--no-browser", cwd=tmp_path)
     assert r.returncode == 2 and "cannot listen" in r.stderr and "Traceback" not in r.stderr
     assert "baseline" in shipped_scenarios()
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_the_stop_message_is_a_line_of_its_own(tty, monkeypatch):
+    """On a terminal Ctrl-C leaves `^C` on the current line: the message starts a new one."""
+    import argparse
+    import io
+
+    import sim.explore.serve as serve_module
+    from sim.explore.cli import command
+
+    class Err(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(serve_module, "serve", interrupted)
+    err = Err()
+    monkeypatch.setattr(sys, "stderr", err)
+    args = argparse.Namespace(port=0, scenario=str(SMALL), mesa=False, host="127.0.0.1", no_browser=True)
+    assert command(args, []) == 130
+    assert err.getvalue() == ("\n" if tty else "") + "sim explore: stopped\n"
 
 
 def test_the_offline_environment_serves_the_assets_locally():
@@ -315,6 +397,11 @@ def test_the_mesa_page_builds_and_its_sliders_set_the_model(monkeypatch):
     assert model.scenario.model.synergy == 2.0
     model.step()
     assert "influence_share[A]" in model.datacollector.get_model_vars_dataframe().columns
+    from sim.report.base import FOCUS_COLOURS
+
+    assert list(mp.colours(setup).values()) == [
+        c.lower() for c in FOCUS_COLOURS[: len(setup.scenario.states)]
+    ]
 
 
 # ----------------------------------------------------------------------------- in a real browser
@@ -354,6 +441,16 @@ def test_the_page_works_offline_in_a_real_browser(tmp_path):
                     break
                 page.wait_for_timeout(250)
             assert all(changed.values()), changed
+            for width in (1400, 1600):  # a lever's label may wrap: its switch grows, none overlaps
+                page.set_viewport_size({"width": width, "height": 1000})
+                page.wait_for_timeout(300)
+                n = page.locator(".sim-lever").count()
+                boxes = [page.locator(".sim-lever").nth(k).bounding_box() for k in range(n)]
+                labels = [page.locator(".sim-lever label").nth(k).bounding_box() for k in range(n)]
+                assert n == 11 and any(lb["height"] > 30 for lb in labels), width  # some labels wrap
+                for k in range(n - 1):
+                    assert labels[k]["y"] + labels[k]["height"] <= boxes[k + 1]["y"] + 0.5, (width, k)
+            page.set_viewport_size(drive.VIEWPORT)
             if os.environ.get("SIM_EXPLORE_SCREENSHOT"):
                 page.screenshot(path=str(drive.SCREENSHOT))
             assert watch.requests and not watch.foreign, watch.foreign

@@ -72,13 +72,22 @@ def test_focus_colours_are_told_apart_from_each_other_and_from_grey():
 
 
 def test_palette_keeps_one_colour_per_state_and_greys_out_the_rest():
+    names = [f"k{i}" for i in range(len(FOCUS_COLOURS))] + ["A", "B", "C", "D", "E"]
     regions = {"A": "North", "B": "North", "C": "South", "D": "South", "E": "South"}
-    pal = Palette(list(regions), regions, focus=["C", "A"])
-    assert pal("C") == FOCUS_COLOURS[0] and pal("A") == FOCUS_COLOURS[1]
-    assert pal.line("D") == GREY and pal.line("A") == pal("A")
+    pal = Palette(names, regions, focus=["C", "k3", "k0"])
+    assert [pal(f"k{i}") for i in range(len(FOCUS_COLOURS))] == list(FOCUS_COLOURS)  # by place, not rank
+    assert pal.line("D") == GREY and pal.line("k3") == FOCUS_COLOURS[3] and pal.line("k5") == GREY
     assert pal("D") == pal("D") and pal("D") != pal("E")  # shades of one hue, fixed
+    assert delta_e(pal("C"), pal("D")) > 10  # a state the figure is about: its region's full hue
     assert delta_e(pal("B"), pal("D")) > 10  # two regions, two hues
     assert len(Palette(list("abcdefghij"), focus=list("abcdefghij")).focus) == len(FOCUS_COLOURS)
+
+
+def test_a_state_keeps_its_colour_whatever_its_rank():
+    names = ["United States", "China", "European Union", "Japan", "Canada"]
+    before = Palette(names, focus=["China", "United States", "Japan"])
+    after = Palette(names, focus=["Japan", "Canada", "European Union"])  # another run, other leaders
+    assert all(before(s) == after(s) for s in names)
 
 
 def test_end_labels_never_overlap():
@@ -208,3 +217,65 @@ def test_compare_figures_quote_the_differences(runs, tmp_path):
     assert f"Largest gain: {up.state} " in html
     for name in ("diff_influence_share", "influence_paths", "diff_over_time", "diff_world"):
         assert (index.parent / f"{name}.png").exists(), name
+
+
+def test_influence_by_source_names_discourse_once_and_tells_its_colours_apart(runs, tmp_path):
+    from sim.report.run_report import SOURCE_COLOURS
+
+    caps = build(runs["base"], tmp_path / "report")
+    cap = caps["influence_by_source"]
+    src = pd.read_csv(tmp_path / "report" / "influence_by_source.csv")
+    states = pd.read_parquet(runs["base"] / "states.parquet").state.nunique()
+    assert len(src) == 12 < states
+    assert f"The 12 largest influence stocks of the {states} states at the end of 2030" in cap
+    assert "discourse" in src.columns and cap.count("discourse (drafting forum texts)") == 1
+    assert cap.count("drafting") == 1  # the source is named by its name in the data
+    assert delta_e(SOURCE_COLOURS["cocreation"], SOURCE_COLOURS["hosting"]) > 50
+    assert min(delta_e(a, b) for a, b in itertools.combinations(SOURCE_COLOURS.values(), 2)) > 20
+
+
+def test_compare_compute_caption_labels_and_units(tmp_path, monkeypatch):
+    """diff_compute: a caption made of the data, each bar's label beyond its whisker; the
+    final-year table gives compute and market their units."""
+    from sim.cli import main
+    from sim.report import base
+
+    world = tmp_path / "world"
+    world.mkdir()
+    (world / "small.yaml").write_text(SMALL.read_text())
+    (world / "b.yaml").write_text("extends: small.yaml\nname: b\nlevers:\n  - {name: EC, severity: 0.0}\n")
+    figs = {}
+    save = base.Report.save
+
+    def keep(self, fig, name, title, caption, data):
+        figs[name] = (fig, caption, data)
+        save(self, fig, name, title, caption, data)
+
+    monkeypatch.setattr(base.Report, "save", keep)
+    out = tmp_path / "cmp"
+    args = [str(world / "small.yaml"), str(world / "b.yaml"), "--replications", "4", "--out", str(out)]
+    assert main(["compare", *args, "--report", "--quiet"]) == 0
+    fig, caption, data = figs["diff_compute"]
+    first = data.iloc[0]
+    assert re.match(
+        r"Compute at the end of \d{4}, b relative to small \(100 x \(B / A - 1\), per paired replication, "
+        r"then averaged over 4\), for the (one state|\d+ states) whose compute differs by more than 0\.5%: ",
+        caption,
+    ), caption
+    assert f"{first.state} {first['mean']:+.1f}% [{first.lo:+.1f}, {first.hi:+.1f}]" in caption
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    ax = fig.axes[0]
+    canvas = FigureCanvasAgg(fig)  # the report closed the figure: draw it again, as saved
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    labels = [t for t in ax.texts if t.get_text().endswith("%")]
+    assert len(labels) == len(data)
+    for (_, row), label in zip(data.iterrows(), labels, strict=True):
+        box = label.get_window_extent(renderer)
+        whisker = ax.transData.transform((row.hi if row["mean"] >= 0 else row.lo, 0))[0]
+        assert (box.x0 > whisker) if row["mean"] >= 0 else (box.x1 < whisker), label.get_text()
+        assert ax.get_window_extent(renderer).x1 >= box.x1  # inside the axes
+    page = (out / "report" / "index.html").read_text()
+    assert "compute (relative units)" in page and "market (relative units)" in page
+    assert "Compute and market are in the scenario&#x27;s relative units" in page

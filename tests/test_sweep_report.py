@@ -330,3 +330,180 @@ def test_many_levels_of_one_parameter_get_a_colour_bar_that_names_it(tmp_path):
     assert len(ax.get_lines()) == 12 and not ax.texts  # too many for direct labels
     assert bar.get_ylabel() == "a"
     assert caption.startswith("One line per level of a (colour bar, dark = low)")
+
+
+# ----------------------------------------------------------------------------- categorical factors
+POLICIES = {"learn_slowly": {"kind": "learning"}, "best": {"kind": "best_response"},
+            "talk": {"kind": "fixed", "mix": {"discourse": 1}}}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def categorical_factorial(tmp_path_factory) -> Path:
+    """A real factorial sweep of tests/data/small.yaml crossing a numeric factor with a
+    categorical one (levels declared in a non-alphabetical order), replicated, with series."""
+    from sim.experiments.sweep import run_sweep
+
+    tmp = tmp_path_factory.mktemp("catfact")
+    exp = {"scenario": str(SMALL), "design": "factorial", "replications": 3, "base_seed": 3, "every": 2,
+           "vary": {"model.synergy": [0.0, 2.0], "states.B.policy": {"levels": POLICIES}},
+           "metrics": {"b_share": "states.influence_share[B]"}}  # fmt: skip
+    (tmp / "exp.yaml").write_text(yaml.safe_dump(exp, sort_keys=False))
+    run_sweep(tmp / "exp.yaml", out=tmp / "sw", executor="serial", progress=False)
+    return tmp / "sw"
+
+
+def _policy_groups(folder: Path, metric: str = "b_share") -> pd.DataFrame:
+    runs = pd.read_parquet(folder / "runs.parquet")
+    return runs.groupby("param:states.B.policy")[metric].agg(["mean", "std", "count"])
+
+
+def test_a_categorical_factor_is_listed_by_its_level_names(categorical_factorial):
+    index = sr.sweep_report(categorical_factorial, force=True)
+    text = unescape(index.read_text())
+    row = re.search(r"<code>states\.B\.policy</code></td><td[^>]*>([^<]*)</td>", text)
+    assert row and row.group(1) == "3 levels: learn_slowly, best, talk"  # as declared, not sorted
+    caps = figures(index)
+    assert set(caps) == {"series_b_share", "response_b_share", "heatmap_b_share"}
+    # synergy has fewer levels: its panels; a qualitative colour per policy, named in the legend
+    assert caps["series_b_share"].startswith(
+        "One panel per level of model.synergy, one line per level of B.policy (a colour per level)."
+    )
+    assert "(see the sensitivity indices" not in " ".join(caps.values())
+    sw, _ = sr.load(categorical_factorial)
+    s = sr._series(categorical_factorial, sw)
+    spy = Spy()
+    sr.series_factorial(spy, "b_share", s[s.metric == "b_share"], sw)
+    fig = spy.saved["series_b_share"][0]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(POLICIES)
+    assert [ax.get_title() for ax in fig.axes] == ["model.synergy = 0", "model.synergy = 2"]
+
+
+def test_factorial_response_of_a_categorical_factor_has_no_line_and_names_its_extremes(categorical_factorial):
+    sw, _ = sr.load(categorical_factorial)
+    assert sw.is_categorical("param:states.B.policy") and not sw.is_categorical("param:model.synergy")
+    assert sw.levels["param:states.B.policy"] == list(POLICIES)
+    spy = Spy()
+    sr.response_factorial(spy, "b_share", sw)
+    fig, caption, _ = spy.saved["response_b_share"]
+    cat_ax = next(ax for ax in fig.axes if ax.get_xlabel() == "B.policy")
+    assert [t.get_text() for t in cat_ax.get_xticklabels()] == list(POLICIES)
+    # every series on the categorical panel: markers only, no line joining the unordered levels
+    lines = [ln for ln in cat_ax.get_lines() if len(ln.get_xdata()) == len(POLICIES)]
+    assert lines and all(ln.get_linestyle() == "None" for ln in lines)
+    # the numeric panel keeps its lines along model.synergy, one per policy, named in the legend
+    num_ax = next(ax for ax in fig.axes if ax.get_xlabel() == "model.synergy")
+    assert any(ln.get_linestyle() == "-" for ln in num_ax.get_lines())
+    assert sorted(t.get_text() for t in num_ax.get_legend().get_texts()) == sorted(POLICIES)
+    # the caption's extremes at synergy 0 are the data's, with their t intervals and n
+    runs = pd.read_parquet(categorical_factorial / "runs.parquet")
+    at0 = runs[runs["param:model.synergy"] == 0.0].groupby("param:states.B.policy")["b_share"]
+    means, sds, ns = at0.mean(), at0.std(), at0.count()
+    top = means.idxmax()
+    half = stats.t.ppf(0.975, ns[top] - 1) * sds[top] / np.sqrt(ns[top])
+    d = sr.digits(means.max(), means.min())
+    assert (
+        f"at model.synergy 0 it is highest with B.policy = {top} ({sr.fmt_d(means[top], d)} "
+        f"[{sr.fmt_d(means[top] - half, d)}, {sr.fmt_d(means[top] + half, d)}], n = 3) and lowest with "
+        f"{means.idxmin()} ({sr.fmt_d(means.min(), d)}"
+    ) in caption
+    assert "goes learn_slowly ->" not in caption and "rises" not in caption.split("Across")[1]
+
+
+def test_factorial_series_with_categorical_colours_uses_level_names(tmp_path):
+    # one categorical factor: a line per level, labelled by name, qualitative colours
+    folder = make_sweep(tmp_path / "sw", "factorial", [{"k": v} for v in ["zeta", "alpha", "mid"]], 3,
+                        lambda p, r, year: {"zeta": 1.0, "alpha": 3.0, "mid": 2.0}[p["k"]] + NOISE[r])  # fmt: skip
+    sw, _ = sr.load(folder)
+    assert sw.levels["param:k"] == ["zeta", "alpha", "mid"]  # order met in the runs: the design's
+    s = sr._series(folder, sw)
+    spy = Spy()
+    sr.series_factorial(spy, "y", s[s.metric == "y"], sw)
+    fig, caption, _ = spy.saved["series_y"]
+    ax = fig.axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == ["alpha", "mid", "zeta"]
+    assert [ln.get_color() for ln in ax.get_lines()] == sr.QUALITATIVE[:3]
+    assert "dark = low" not in caption and "highest at k alpha" in caption
+    sr.response_factorial(spy, "y", sw)
+    fig, caption, _ = spy.saved["response_y"]
+    assert all(ln.get_linestyle() == "None" for ln in fig.axes[0].get_lines() if len(ln.get_xdata()) == 3)
+    half = stats.t.ppf(0.975, 2) * np.sqrt(7 / 3) / np.sqrt(3)
+    m = 3 + 4 / 3
+    assert caption.startswith(
+        f"y is highest with k = alpha ({sr.fmt(m)} [{sr.fmt(m - half)}, {sr.fmt(m + half)}], n = 3) "
+        f"and lowest with zeta ({sr.fmt(m - 2)}"
+    )
+
+
+@pytest.fixture(scope="module")
+def categorical_lhs(tmp_path_factory) -> Path:
+    """A real LHS sweep with a categorical factor (the manifest's problem lists its levels)."""
+    tmp = tmp_path_factory.mktemp("catlhs")
+    exp = {"scenario": str(SMALL), "design": "lhs", "samples": 24, "base_seed": 5,
+           "vary": {"model.synergy": {"low": 0, "high": 2}, "states.B.policy": {"levels": POLICIES}},
+           "metrics": {"b_share": "states.influence_share[B]", "b_res": "states.resource_share[B]"}}  # fmt: skip
+    (tmp / "exp.yaml").write_text(yaml.safe_dump(exp, sort_keys=False))
+    from sim.experiments.sweep import run_sweep
+
+    run_sweep(tmp / "exp.yaml", out=tmp / "sw", executor="serial", progress=False)
+    return tmp / "sw"
+
+
+def test_sampled_response_of_a_categorical_factor(categorical_lhs):
+    manifest = json.loads((categorical_lhs / "manifest.json").read_text())
+    assert manifest["problem"]["levels"]["states.B.policy"] == list(POLICIES)
+    sw, _ = sr.load(categorical_lhs)
+    spy = Spy()
+    sr.response_sampled(spy, "b_share", sw)
+    fig, caption, data = spy.saved["response_b_share"]
+    ax = next(ax for ax in fig.axes if ax.get_xlabel() == "B.policy")
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(POLICIES)
+    assert not any(ln.get_linestyle() == "-" and len(ln.get_xdata()) > 1 for ln in ax.get_lines())
+    g = _policy_groups(categorical_lhs)
+    top, low = g["mean"].idxmax(), g["mean"].idxmin()
+    d = sr.digits(g["mean"].max(), g["mean"].min())
+    half = stats.t.ppf(0.975, g["count"][top] - 1) * g["std"][top] / np.sqrt(g["count"][top])
+    assert (
+        f"b_share is highest with B.policy = {top} ({sr.fmt_d(g['mean'][top], d)} "
+        f"[{sr.fmt_d(g['mean'][top] - half, d)}, {sr.fmt_d(g['mean'][top] + half, d)}], "
+        f"n = {g['count'][top]}) and lowest with {low} ({sr.fmt_d(g['mean'][low], d)}"
+    ) in caption
+    assert "(bins learn_slowly" not in caption and "best ->" not in caption
+    rows = data[data.parameter == "B.policy"]
+    assert list(rows.x) == list(POLICIES) and rows[["lo", "hi"]].notna().all().all()
+    # an LHS has no sensitivity indices and cannot get them: no hint at all
+    assert "sensitivity" not in caption
+
+
+def test_the_sensitivity_hint_only_where_it_applies(tmp_path):
+    rng = np.random.default_rng(2)
+    points = [{"a": float(x), "b": float(y)} for x, y in rng.uniform(0, 1, (30, 2))]
+    caps = {}
+    for design, csv in [("lhs", False), ("sobol", False), ("sobol", True)]:
+        folder = make_sweep(tmp_path / f"{design}{csv}", design, points, 1, linear, series=False, samples=8)
+        if csv:
+            pd.DataFrame({"parameter": ["a", "b"], "S1": [0.1, 0.8], "S1_conf": [0.05, 0.1], "ST": [0.15, 0.9],
+                          "ST_conf": [0.04, 0.1]}).to_csv(folder / "sensitivity-y.csv", index=False)  # fmt: skip
+        caps[design, csv] = figures(sr.sweep_report(folder))["response_y"]
+    assert "sensitivity" not in caps["lhs", False]
+    assert "run `sim analyze sensitivity` on this sobol sweep" in caps["sobol", False]
+    assert "see the sensitivity indices of y below" in caps["sobol", True]
+
+
+def test_a_constant_metric_is_worded_as_constant(tmp_path):
+    assert sr.trend([0.0513, 0.0513, 0.0513], [0, 1, 2], "x") == "stays at 0.0513 throughout"
+    assert sr.trend([0.0513, 0.0513 * (1 + 1e-12), 0.0513], [0, 1, 2]) == "stays at 0.0513 throughout"
+    # not constant, but equal to 3 digits: enough digits to tell the numbers apart
+    assert sr.trend([0.05128, 0.05134, 0.05127], [0, 1, 2], "x", ref=1e-4) == (
+        "falls from 0.05128 to 0.05127, peaking at 0.05134 at x 1"
+    )
+    same = pd.DataFrame({"level": ["p", "q"], "mean": [0.0513, 0.0513], "lo": [0.05, 0.05], "hi": [0.06, 0.06],
+                         "n": [3, 3]})  # fmt: skip
+    assert sr.extremes(same, "k", "y") == "y stays at 0.0513 throughout, at every level of k"
+    rng = np.random.default_rng(4)
+    points = [
+        {"a": float(x), "k": k} for x, k in zip(rng.uniform(0, 1, 30), ["p", "q", "r"] * 10, strict=True)
+    ]
+    folder = make_sweep(tmp_path / "sw", "lhs", points, 1, lambda p, r, year: 0.0513, series=False)
+    caption = figures(sr.sweep_report(folder))["response_y"]
+    assert "y stays at 0.0513 throughout" in caption
+    assert "at both ends" not in caption and "peaking" not in caption and "highest" not in caption

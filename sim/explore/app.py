@@ -29,9 +29,11 @@ from sim.explore.state import (
     Setup,
     load_setup,
     overrides,
+    rerun_command,
     run,
     save_variant,
     shipped_scenarios,
+    shown_path,
 )
 from sim.scenario.loader import PACKAGED
 
@@ -72,10 +74,21 @@ def LeverSwitch(lever: LeverInfo, on: bool, toggle: Any) -> None:
 
     solara.Switch(
         label=f"{lever.name} ({lever.type}, {lever.actor})",
-        style={"margin-top": "0px", "height": "28px"},
+        classes=["sim-lever"],
         value=on,
         on_value=flip,
     )
+
+
+# A lever's label may wrap to two lines in the narrow sidebar: its switch then grows with it
+# (Vuetify fixes a label's height at one line, and the next switch would overlap the second)
+CSS = """
+.sim-lever.v-input { margin-top: 0; padding-top: 2px; }
+.sim-lever .v-input__slot { margin-bottom: 0; align-items: flex-start; }
+.sim-lever .v-input--selection-controls__input { margin-top: 0; }
+.sim-lever .v-label { height: auto; line-height: 1.3; padding-top: 1px; }
+.sim-lever .v-messages { display: none; }
+"""
 
 
 @solara.component
@@ -180,9 +193,10 @@ def Page() -> None:
         except Exception as exc:
             set_saved(f"not saved: {_error(exc)}")
             return
-        set_saved(f"saved {path}")
+        set_saved(f"saved {shown_path(path)}; rerun its seeds with: {rerun_command(path, seeds)}")
 
     solara.Title("sim explore")
+    solara.Style(CSS)
     with solara.Sidebar():
         solara.Select("Scenario", value=scenario, values=_choices(initial_scenario()), on_value=set_scenario)
         if isinstance(setup, Exception):
@@ -196,7 +210,10 @@ def Page() -> None:
         for knob in setup.knobs:
             value = values.get(knob.key, knob.default if knob.default is not None else knob.low)
             KnobSlider(knob, value, knob.lever in off, set_value)
-        Heading(f"Seeds: {seeds}", "replications 1 to n of sim run --replications n (about 0.2 s each)")
+        Heading(
+            f"Seeds: {seeds}",
+            "the seeds of sim run --replications n (its replications 0 to n-1; about 0.2 s each)",
+        )
         solara.SliderInt("", value=seeds, min=1, max=MAX_SEEDS, on_value=set_seeds)
         with solara.Row():
             solara.Button("Run", color="primary", on_click=lambda: execute(values, off, seeds))

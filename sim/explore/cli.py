@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-INSTALL = "pip install -e .[viz]"
+INSTALL = "pip install -e '.[viz]'"  # quoted: zsh would expand the brackets
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,7 +41,7 @@ def _check_viz() -> None:
     if missing:
         raise SimError(
             f"sim explore needs the optional `viz` extra ({', '.join(missing)} not installed): "
-            f"run `{INSTALL}` in the clone (or `pip install sim[viz]`)"
+            f"run `{INSTALL}` in the clone (or `pip install 'sim[viz]'`)"
         )
 
 
@@ -63,5 +63,6 @@ def command(args: argparse.Namespace, argv: list[str]) -> int:
     app = "sim.explore.mesa_page" if args.mesa else "sim.explore.app"
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the way to stop it
         serve(app, args.scenario, args.host, args.port, not args.no_browser)
-    print("sim explore: stopped", file=sys.stderr)
+    # on a terminal, Ctrl-C leaves `^C` echoed on the current line: the message goes on the next
+    print(f"{chr(10) if sys.stderr.isatty() else ''}sim explore: stopped", file=sys.stderr)
     return 130

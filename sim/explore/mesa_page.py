@@ -18,9 +18,10 @@ with warnings.catch_warnings():  # Mesa 3.3's SolaraViz trips Solara's hook chec
     from mesa.visualization import SolaraViz, make_plot_component
     from mesa.visualization.user_param import Slider
 
-from sim.explore.figures import PALETTE
 from sim.explore.state import ENV_SCENARIO, POSITIONS, load_setup
 from sim.model import RuleMakingModel
+
+SHOWN = 6  # the states whose influence share the page plots
 
 
 class ExploredModel(RuleMakingModel):
@@ -36,6 +37,18 @@ def param_name(key: str) -> str:
     return key.replace(".", "__")
 
 
+def colours(setup: Any, n: int = SHOWN) -> dict[str, str]:
+    """The scenario's first n states in the colours the reports and the explorer give them."""
+    from matplotlib.colors import to_hex
+
+    from sim.report.base import Palette
+
+    regions = {st.name: st.region for st in setup.scenario.states}
+    first = list(regions)[:n]
+    pal = Palette(regions, regions, first)
+    return {s: to_hex(pal(s)) for s in first}
+
+
 def build(scenario: str) -> Any:
     """The SolaraViz page of a scenario."""
     setup = load_setup(scenario)
@@ -47,8 +60,7 @@ def build(scenario: str) -> Any:
                 knob.key, knob.default, knob.low, knob.high, step, dtype=float
             )
     model = ExploredModel(setup.source, seed=setup.base_seed)
-    first = [s.name for s in setup.scenario.states[: len(PALETTE)]]
-    shares = make_plot_component({f"influence_share[{s}]": c for s, c in zip(first, PALETTE, strict=False)})
+    shares = make_plot_component({f"influence_share[{s}]": c for s, c in colours(setup).items()})
     return SolaraViz(
         model,
         components=[shares, make_plot_component("alignment_index")],

@@ -287,6 +287,8 @@ class Outcome:
     world: pd.DataFrame  # seed, year, alignment_index
     seconds: float
     text: str  # what was run, in one line
+    names: list[str] = field(default_factory=list)  # the scenario's states, in its order (their colours)
+    regions: dict[str, str] = field(default_factory=dict)  # state -> region
 
 
 def seeds_of(setup: Setup, n: int) -> list[int]:
@@ -318,8 +320,9 @@ def run(setup: Setup, settings: Settings) -> Outcome:
         f"{sc.name}: {describe(setup, settings)}; {n} seed{'s' if n > 1 else ''} "
         f"({', '.join(map(str, seeds))}); {seconds:.2f} s"
     )
+    regions = {st.name: st.region for st in sc.states}
     return Outcome(settings, seeds, pd.concat(states, ignore_index=True), pd.concat(world, ignore_index=True),
-                   seconds, text)  # fmt: skip
+                   seconds, text, list(regions), regions)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- the variant file
@@ -347,9 +350,24 @@ def variant_text(setup: Setup, settings: Settings, name: str, folder: Path) -> s
         f"# Written by sim explore (sim {__version__}, commit {git_commit() or 'unknown'}, {now}):\n"
         f"# {setup.name} ({setup.source if not packaged else 'shipped'}) with {what}.\n"
         f"# Rerun the explorer's {settings.seeds} seed(s): "
-        f"sim run {name}.yaml --replications {settings.seeds}\n"
+        f"{rerun_command(folder / f'{name}.yaml', settings.seeds)}\n"
     )
     return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def shown_path(path: Path, cwd: Path | None = None) -> str:
+    """A path as the user can give it from the current folder: relative to it when the path is
+    inside it, absolute otherwise."""
+    path = Path(path).expanduser().resolve()
+    here = (cwd or Path.cwd()).resolve()
+    return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
+
+
+def rerun_command(path: Path, seeds: int, cwd: Path | None = None) -> str:
+    """The command that reruns a saved variant's seeds, runnable from the current folder."""
+    import shlex
+
+    return f"sim run {shlex.quote(shown_path(path, cwd))} --replications {seeds}"
 
 
 def save_variant(setup: Setup, settings: Settings, folder: str | Path, name: str) -> Path:

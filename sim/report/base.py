@@ -66,8 +66,12 @@ def _shade(colour: str, k: int, n: int) -> tuple[float, ...]:
 
 
 class Palette:
-    """One fixed colour per state for a whole report: strong colours for the focus states (in
-    the order given), shades of the region's hue for the others."""
+    """One fixed colour per state, the same in every figure and in every report of a scenario
+    and its variants: the scenario's first eight states (its main actors, listed first) keep
+    one strong colour each, by their place in the scenario, not by their rank in a run; the
+    other states are shades of their region's hue (full strength when a figure is about them,
+    lighter otherwise). `focus`: the states the report is about (coloured, not grey, in line
+    figures, and named)."""
 
     def __init__(
         self, names: Iterable[str], regions: dict[str, str] | None = None, focus: Sequence[str] = ()
@@ -75,17 +79,23 @@ class Palette:
         self.names = list(dict.fromkeys(names))
         self.regions = dict(regions or {})
         self.focus = list(dict.fromkeys(focus))[: len(FOCUS_COLOURS)]
-        order = list(dict.fromkeys(self.regions.get(s, "") for s in self.names))
+        rest = self.names[len(FOCUS_COLOURS) :]  # the states that take their region's hue
+        order = list(dict.fromkeys(self.regions.get(s, "") for s in rest))
         self._region_hue = {r: REGION_COLOURS[k % len(REGION_COLOURS)] for k, r in enumerate(order)}
 
     def __call__(self, name: str) -> Any:
-        if name in self.focus:
-            return FOCUS_COLOURS[self.focus.index(name)]
         if name not in self.names:
             self.names.append(name)
+        k = self.names.index(name)
+        if k < len(FOCUS_COLOURS):
+            return FOCUS_COLOURS[k]
         region = self.regions.get(name, "")
-        peers = [s for s in self.names if self.regions.get(s, "") == region and s not in self.focus]
-        return _shade(self._region_hue.get(region, REGION_COLOURS[-1]), peers.index(name), len(peers))
+        hue = self._region_hue.get(region, REGION_COLOURS[-1])
+        if name in self.focus:
+            return mcolors.to_rgb(hue)
+        keyed = self.names[: len(FOCUS_COLOURS)]
+        peers = [s for s in self.names if self.regions.get(s, "") == region and s not in keyed]
+        return _shade(hue, peers.index(name), len(peers))
 
     def line(self, name: str) -> Any:
         """A line's colour: the state's colour when it is in focus, grey otherwise."""

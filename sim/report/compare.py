@@ -37,6 +37,14 @@ from sim.report.replicate import (
 )
 
 LEADING = 6  # states drawn in the figures over time
+# the units of the final-year table's columns that are not shares or ratios (docs/outputs.md)
+UNITS = {"influence": "influence units", "compute": "relative units", "market": "relative units"}
+UNITS_NOTE = (
+    "Compute and market are in the scenario's relative units (the baseline starts compute at each state's 2022 "
+    "share of the modelled world's total, in percent, and market at its 2024 generative-AI market, in USD bn); "
+    "only their ratios carry meaning. The influence stock is in influence units; shares and rule alignment "
+    "are 0 to 1; followers a count."
+)
 TABLE_METRICS = ("influence_share", "resource_share", "punching_ratio")  # the printed table's
 
 
@@ -123,7 +131,8 @@ def _final_table(cmp: Comparison) -> pd.DataFrame:
     )
     order = both[both.metric == "influence_share"].sort_values("mean_a", ascending=False).state
     wide = wide.reindex(index=list(order), columns=[m for m in HEADLINE_STATE if m in wide.columns])
-    return wide.rename(columns=LABELS).reset_index()
+    named = {m: f"{LABELS[m]} ({UNITS[m]})" if m in UNITS else LABELS[m] for m in wide.columns}
+    return wide.rename(columns=named).reset_index()
 
 
 # ----------------------------------------------------------------------------- figures
@@ -256,22 +265,37 @@ def figures(rep: Report, cmp: Comparison, pal: Palette) -> None:
             fig, ax = plt.subplots(figsize=(9, 0.35 * len(changed) + 1.3))
             ax.barh(changed.state, changed["mean"], xerr=err, color=[pal(x) for x in changed.state],
                     ecolor="#444444", capsize=2)  # fmt: skip
-            for y, v in enumerate(changed["mean"]):
-                ax.text(v, y, f" {v:+.1f}%", va="center", ha="left" if v >= 0 else "right", fontsize=8)
+            # each label beyond the end of its whisker (or of its bar, without an interval)
+            ends = np.where(changed["mean"] >= 0, changed["hi"], changed["lo"])
+            ends = np.where(np.isfinite(ends), ends, changed["mean"])
+            for y, (v, e) in enumerate(zip(changed["mean"], ends, strict=True)):
+                ax.annotate(f"{v:+.1f}%", (e, y), xytext=(4 if v >= 0 else -4, 0), textcoords="offset points",
+                            va="center", ha="left" if v >= 0 else "right", fontsize=8)  # fmt: skip
+            lo, hi = min(0.0, float(np.nanmin(ends))), max(0.0, float(np.nanmax(ends)))
+            pad = 0.18 * (hi - lo or 1.0)  # room for the labels
+            ax.set_xlim(lo - (pad if lo < 0 else 0.02 * pad), hi + (pad if hi > 0 else 0.02 * pad))
             ax.axvline(0, color="k", lw=0.8)
             ax.grid(axis="y", visible=False)
-            ax.set_xlabel(f"final compute, {lb} relative to {la} (%)")
+            ax.set_xlabel(f"compute at {end}, {lb} relative to {la} (%)")
             listed = "; ".join(f"{r.state} {r['mean']:+.1f}%" + (f" [{r.lo:+.1f}, {r.hi:+.1f}]" if np.isfinite(r.lo)
                                else "") for _, r in changed.iterrows())  # fmt: skip
+            whose = ("one state whose compute differs" if len(changed) == 1
+                     else f"{len(changed)} states whose compute differs")  # fmt: skip
+            pairs = f"per paired replication, then averaged over {n}" if n > 1 else "one replication"
+            rest = len(g) - len(changed)
+            others = {0: "", 1: " The other state differs by 0.5% or less."}.get(
+                rest, f" The other {rest} states differ by 0.5% or less."
+            )
             rep.save(fig, "diff_compute", "Difference in final compute (B relative to A)",
-                     "States whose compute ends more than 0.5% apart (export controls, regulation's drag...): "
-                     f"100 (B / A - 1), per replication, then averaged: {listed}. {nsay}", changed)  # fmt: skip
+                     f"Compute at {end}, {lb} relative to {la} (100 x (B / A - 1), {pairs}), for the "
+                     f"{whose} by more than 0.5%: {listed}.{others} {nsay}", changed)  # fmt: skip
 
 
 def _sections(rep: Report, cmp: Comparison) -> None:
     if cmp.notes:
         rep.text("Notes", "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in cmp.notes) + "</ul>")
-    rep.text(f"Final-year differences, B - A ({how(cmp)})", table_html(_final_table(cmp)))
+    rep.text(f"Final-year differences, B - A ({how(cmp)})",
+             table_html(_final_table(cmp)) + f"<p>{html.escape(UNITS_NOTE)}</p>")  # fmt: skip
     by = rows_by(final(cmp))
     world = pd.DataFrame(
         [{"metric": LABELS[m], cmp.label_a: by[(m, WORLD)].mean_a, cmp.label_b: by[(m, WORLD)].mean_b,

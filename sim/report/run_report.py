@@ -56,7 +56,7 @@ LEVER_PANELS = [
 SOURCE_GROUPS = {
     "paths": {"discourse": "#08519C", "practice": "#4292C6", "frameworks": "#9ECAE1", "reputation": "#41AB5D"},
     "forum roles": {"brokerage": "#E6550D", "hosting": "#FDAE6B"},
-    "powers": {"dependence": "#54278F", "regulation": "#9E9AC8", "declaration": "#A50F15", "cocreation": "#FB6A4A"},
+    "powers": {"dependence": "#54278F", "regulation": "#9E9AC8", "declaration": "#A50F15", "cocreation": "#E7298A"},
 }  # fmt: skip
 SOURCE_COLOURS = {s: c for group in SOURCE_GROUPS.values() for s, c in group.items()}
 LAYERS = {"base": "base layer: chips and compute", "technical": "technical layer: models",
@@ -382,7 +382,6 @@ def influence_by_source(
                     "regulation",
                     "reputation",
                     "practice",
-                    "cocreation",
                 )
                 ax.text(left[k] + v[k] / 2, k, f"{v[k] / total.iloc[k]:.0%}", ha="center", va="center",
                         fontsize=7, color="k" if light else "white")  # fmt: skip
@@ -390,7 +389,7 @@ def influence_by_source(
     for k in range(len(order)):
         ax.text(left[k], k, f" {left[k]:.2f}", va="center", fontsize=8)
     ax.invert_yaxis()
-    ax.set(xlabel="influence stock at the end (model units)", xlim=(0, left.max() * 1.1))
+    ax.set(xlabel=f"influence stock at {ctx['end']} (model units)", xlim=(0, left.max() * 1.1))
     ax.grid(axis="y", visible=False)
     handles, labels = ax.get_legend_handles_labels()
     blank = plt.Rectangle((0, 0), 0, 0, visible=False)
@@ -409,11 +408,15 @@ def influence_by_source(
         columnspacing=1.5,
     )
     main = [f"{s}: {by.loc[s].idxmax()} {by.loc[s].max() / total.loc[s]:.0%}" for s in order[:5]]
-    caption = (f"The influence stock at {ctx['end']}, told apart by the mechanism that earned it (each source's "
-               "gains decayed as the stock decays, so the parts add up to the stock; the label is the stock, a "
-               "segment's percentage its part of it). Blues and green: the paths (drafting, practice, frameworks, "
-               "reputation); oranges: forum roles (brokerage, hosting); purples and reds: the technology powers. "
-               f"Largest source of the leading states: {'; '.join(main)}. From influence_sources.parquet."
+    shown = (f"The {len(order)} largest influence stocks of the {len(total)} states" if len(order) < len(total)
+             else f"The influence stocks of all {len(total)} states")  # fmt: skip
+    caption = (f"{shown} at {ctx['end']}, told apart by the mechanism that earned it "
+               "(each source's gains decayed as the stock decays, so the parts add up to the stock; the label is "
+               "the stock, a segment's percentage its part of it). Blues and green, the paths: discourse (drafting "
+               "forum texts), practice, frameworks, reputation; oranges, the forum roles: brokerage, hosting; "
+               "purples, red and magenta, the technology powers: dependence, regulation, declaration, "
+               f"cocreation. Largest source of the leading states: {'; '.join(main)}. From "
+               "influence_sources.parquet."
                + ctx["say"].replace("; bands and whiskers", "; intervals").split(";")[0] + ".")  # fmt: skip
     rep.save(fig, "influence_by_source", "Where each state's influence comes from", caption,
              by.assign(total=by.sum(axis=1)).rename_axis("state").reset_index())  # fmt: skip

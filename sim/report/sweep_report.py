@@ -14,6 +14,10 @@ How a figure is drawn depends on the design, because the two kinds answer differ
 - a sampled design (lhs, sobol, morris) has hundreds of points, one line each would be
   noise: it is summarised across runs (median with 50% and 90% bands of the runs, a few runs
   in grey; scatter of every run with the mean per bin of the parameter).
+A categorical factor (`vary: {key: {levels: ...}}`) has unordered levels: its response is a
+mean with its t interval per level (and the runs of each level, for a sampled design), never
+a line joining levels, its colours are qualitative and its captions name the highest and
+lowest level instead of a direction.
 Captions are written from the numbers they describe.
 """
 
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import html
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +46,9 @@ N_EXAMPLES = 5  # runs drawn in grey behind the percentile bands of a sampled de
 SEQ = "viridis"
 SEQ_RANGE = (0.08, 0.85)  # the part of the colour map that shows on white (no pale yellow)
 S1_COLOUR, ST_COLOUR = "#0072B2", "#E69F00"  # Okabe-Ito blue and orange: colour-blind safe
+# Okabe-Ito: qualitative, colour-blind safe colours for the unordered levels of a categorical factor
+QUALITATIVE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+CONSTANT = 1e-9  # a relative range below this: the values are one value (round-off apart)
 
 
 # ----------------------------------------------------------------------------- small helpers
@@ -70,7 +77,13 @@ def _numeric(values: Any) -> bool:
     return bool(pd.api.types.is_numeric_dtype(pd.Series(values)))
 
 
-def _colours(n: int) -> list[Any]:
+def _colours(n: int, categorical: bool = False) -> list[Any]:
+    """n colours: sequential (dark = low) for ordered values, qualitative for unordered levels."""
+    if categorical:
+        if n <= len(QUALITATIVE):
+            return QUALITATIVE[:n]
+        cmap = plt.get_cmap("tab20")
+        return [cmap(k % 20) for k in range(n)]
     cmap = plt.get_cmap(SEQ)
     return [cmap(v) for v in np.linspace(*SEQ_RANGE, max(n, 1))][:n] if n > 1 else [cmap(SEQ_RANGE[0])]
 
@@ -100,11 +113,33 @@ def interval_note(ns: pd.Series, what: str = "replications") -> str:
     return band + ("; points with a single value have none." if lo < 2 else ".")
 
 
+def constant(values: Any) -> bool:
+    """Whether finite values are one value: a range below CONSTANT of their size (round-off)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return len(v) > 0 and float(v.max() - v.min()) <= CONSTANT * (float(np.abs(v).max()) or 1.0)
+
+
+def digits(*values: float) -> int:
+    """The fewest significant digits (3 to 8) that write different values differently, so a
+    caption never says 'rises from 0.0513 to 0.0513'."""
+    v = {float(x) for x in values if np.isfinite(x)}
+    return next((d for d in range(3, 9) if len({f"{x:.{d}g}" for x in v}) == len(v)), 8)
+
+
+def fmt_d(x: Any, d: int = 3) -> str:
+    """fmt with d significant digits."""
+    if d == 3 or not isinstance(x, (int, float, np.integer, np.floating)) or isinstance(x, bool):
+        return fmt(x)
+    return "n/a" if not np.isfinite(x) else f"{float(x):.{d}g}"
+
+
 def trend(values: list[float], xs: list[Any], name: str = "", ref: float = 0.0) -> str:
     """How a sequence of means moves along the levels xs (of the parameter `name`), in words,
     with its numbers: 'rises from 0.1 to 0.2, peaking at 0.3 at severity 0.6'. It 'stays' when
     it moves by less than 5% of `ref` (the metric's spread over the whole sweep; without it,
-    1% of its size)."""
+    1% of its size), and 'stays ... throughout' when it does not move at all. Numbers get as
+    many digits as it takes to tell the ones it compares apart."""
     v = np.asarray(values, dtype=float)
     ok = np.isfinite(v)
     if ok.sum() == 0:
@@ -113,18 +148,53 @@ def trend(values: list[float], xs: list[Any], name: str = "", ref: float = 0.0) 
     first, last = v[0], v[-1]
     span = float(v.max() - v.min())
     scale = float(np.abs(v).max()) or 1.0
+    if len(v) > 1 and constant(v):
+        return f"stays at {fmt(first)} throughout"
     if len(v) == 1 or span <= (0.05 * ref if ref > 0 else 0.01 * scale):
         return f"stays at {fmt(first)}"
-    if fmt(first) == fmt(last):
-        text = f"is {fmt(first)} at both ends"
-    else:
-        text = f"{'rises' if last > first else 'falls'} from {fmt(first)} to {fmt(last)}"
     k_max, k_min = int(v.argmax()), int(v.argmin())
+    peak = 0 < k_max < len(v) - 1 and v[k_max] - max(first, last) > 0.1 * span
+    trough = not peak and 0 < k_min < len(v) - 1 and min(first, last) - v[k_min] > 0.1 * span
+    d = digits(first, last, *([v[k_max]] if peak else []), *([v[k_min]] if trough else []))
+    f = lambda x: fmt_d(x, d)  # noqa: E731
+    if first == last:
+        text = f"is {f(first)} at both ends"
+    else:
+        text = f"{'rises' if last > first else 'falls'} from {f(first)} to {f(last)}"
     at = f"{name} " if name else ""
-    if 0 < k_max < len(v) - 1 and v[k_max] - max(first, last) > 0.1 * span:
-        text += f", peaking at {fmt(v[k_max])} at {at}{fmt(xs[k_max])}"
-    elif 0 < k_min < len(v) - 1 and min(first, last) - v[k_min] > 0.1 * span:
-        text += f", lowest at {fmt(v[k_min])} at {at}{fmt(xs[k_min])}"
+    if peak:
+        text += f", peaking at {f(v[k_max])} at {at}{fmt(xs[k_max])}"
+    elif trough:
+        text += f", lowest at {f(v[k_min])} at {at}{fmt(xs[k_min])}"
+    return text
+
+
+def extremes(g: pd.DataFrame, name: str, metric: str = "", ref: float = 0.0) -> str:
+    """Which level of a categorical factor gives the highest and which the lowest mean, with
+    t intervals and n: 'y is highest with policy = a (0.12 [0.11, 0.13], n = 20) and lowest
+    with b (...)'. g: one row per level with columns level, mean, lo, hi, n."""
+    g = g.dropna(subset=["mean"])
+    subject = f"{metric} " if metric else ""
+    if g.empty:
+        return f"{subject}has no value"
+    means = g["mean"].to_numpy(dtype=float)
+    if len(g) == 1 or constant(means):
+        if len(g) == 1:
+            return f"{subject}is {fmt(means[0])} with {name} = {g['level'].iloc[0]} (its only level with a value)"
+        return f"{subject}stays at {fmt(means[0])} throughout, at every level of {name}"
+    hi, lo = g.iloc[int(np.argmax(means))], g.iloc[int(np.argmin(means))]
+    d = digits(hi["mean"], lo["mean"])
+    overlap = bool(np.isfinite(hi["lo"]) and np.isfinite(lo["hi"]) and hi["lo"] <= lo["hi"])
+
+    def one(r: Any) -> str:
+        ci = f" [{fmt_d(r['lo'], d)}, {fmt_d(r['hi'], d)}]" if np.isfinite(r["lo"]) else ""
+        return f"{fmt_d(r['mean'], d)}{ci}, n = {int(r['n'])}"
+
+    text = f"{subject}is highest with {name} = {hi['level']} ({one(hi)}) and lowest with {lo['level']} ({one(lo)})"
+    if overlap:
+        text += " (overlapping intervals: these runs cannot rank the two)"
+    elif ref > 0 and float(means.max() - means.min()) <= 0.05 * ref:
+        text += ", a difference small against its spread over the sweep"
     return text
 
 
@@ -148,7 +218,8 @@ class Sweep:
     params: list[str]  # every `param:` column
     varied: list[str]  # those with more than one value
     metrics: list[str]
-    levels: dict[str, list[Any]]  # per varied parameter, its sorted values
+    levels: dict[str, list[Any]]  # per varied parameter, its sorted values (a category's: as declared)
+    categorical: dict[str, list[str]] = field(default_factory=dict)  # param -> its level names, as declared
 
     @property
     def design(self) -> str:
@@ -157,6 +228,9 @@ class Sweep:
     @property
     def factorial(self) -> bool:
         return self.design == FACTORIAL
+
+    def is_categorical(self, param: str) -> bool:
+        return param in self.categorical
 
     def label(self, param: str) -> str:
         names = [short(p) for p in self.params]
@@ -169,9 +243,27 @@ def load(folder: Path) -> tuple[Sweep, pd.DataFrame]:
     params = [c for c in runs.columns if c.startswith("param:")]
     ok = runs[runs.status == "ok"].copy()
     varied = [p for p in params if runs[p].nunique(dropna=False) > 1]
-    levels = {p: sorted(runs[p].dropna().unique().tolist()) for p in varied}
+    # a categorical factor's levels in the order the experiment declares them: the manifest's
+    # problem lists them for a sampled design; a factorial design crosses them in that order, so
+    # the runs (by index) meet them in it
+    declared = (manifest.get("problem") or {}).get("levels") or {}
+    in_order = runs.sort_values("index") if "index" in runs else runs
+    categorical: dict[str, list[str]] = {}
+    for p in params:
+        names = [str(v) for v in declared.get(p.removeprefix("param:"), [])]
+        if names or (runs[p].notna().any() and not _numeric(runs[p].dropna())):
+            runs[p] = runs[p].where(runs[p].isna(), runs[p].astype(str))
+            ok[p] = runs.loc[ok.index, p]
+            met = in_order[p].dropna().astype(str)
+            categorical[p] = names + [v for v in dict.fromkeys(met) if v not in names]
+    levels = {
+        p: [v for v in categorical[p] if v in set(runs[p].dropna())]
+        if p in categorical
+        else sorted(runs[p].dropna().unique().tolist())
+        for p in varied
+    }
     metrics = [m for m in manifest.get("metrics", {}) if m in runs.columns]
-    return Sweep(manifest, ok, params, varied, metrics, levels), runs
+    return Sweep(manifest, ok, params, varied, metrics, levels, categorical), runs
 
 
 # ----------------------------------------------------------------------------- series
@@ -208,7 +300,8 @@ def series_factorial(rep: Report, metric: str, d: pd.DataFrame, sw: Sweep) -> No
     g = group_interval(d, [*keys, "point", "year"], "value")
     panels = sw.levels[panel] if panel else [None]
     colours = sw.levels[colour] if colour else [None]
-    cols = _colours(len(colours))
+    unordered = colour is not None and sw.is_categorical(colour)  # qualitative colours, not dark = low
+    cols = _colours(len(colours), unordered)
     ncol = min(len(panels), 3)
     nrow = int(np.ceil(len(panels) / ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol + 1.4, 3.2 * nrow + 0.4), sharey=True,
@@ -232,7 +325,7 @@ def series_factorial(rep: Report, metric: str, d: pd.DataFrame, sw: Sweep) -> No
         if panel is not None:
             ax.set_title(f"{sw.label(panel)} = {fmt(pv)}")
         ax.set_xlabel("year")
-        if panel is None and colour is not None and len(colours) <= MAX_LEGEND and ends:
+        if panel is None and colour is not None and (len(colours) <= MAX_LEGEND or unordered) and ends:
             lo, hi = ax.get_ylim()
             ys = _spread(np.array([e[1] for e in ends]), 0.055 * (hi - lo))
             for (x, _, cv, c), y in zip(ends, ys, strict=True):
@@ -245,7 +338,7 @@ def series_factorial(rep: Report, metric: str, d: pd.DataFrame, sw: Sweep) -> No
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     for ax in axes[:, 0]:
         ax.set_ylabel(metric)
-    if colour is not None and (panel is not None or len(colours) > MAX_LEGEND):  # else: direct labels
+    if colour is not None and (panel is not None or (len(colours) > MAX_LEGEND and not unordered)):
         _colour_key(fig, axes, colour, colours, cols, sw)
     # the caption, from the data
     last = g[g.year == final].dropna(subset=["mean"])
@@ -254,15 +347,19 @@ def series_factorial(rep: Report, metric: str, d: pd.DataFrame, sw: Sweep) -> No
         means = last["mean"].to_numpy(dtype=float)
         hi_row, lo_row = last.iloc[int(np.argmax(means))], last.iloc[int(np.argmin(means))]
         where = lambda r: ", ".join(f"{sw.label(p)} {fmt(r[p])}" for p in keys)  # noqa: E731
+        nd = digits(hi_row["mean"], lo_row["mean"])
         desc = (
-            f"In {year(final)} {metric} is highest at {where(hi_row)} ({fmt(hi_row['mean'])}) and lowest at "
-            f"{where(lo_row)} ({fmt(lo_row['mean'])}). "
+            f"In {year(final)} {metric} is highest at {where(hi_row)} ({fmt_d(hi_row['mean'], nd)}) and lowest "
+            f"at {where(lo_row)} ({fmt_d(lo_row['mean'], nd)}). "
+            if not constant(means)
+            else f"In {year(final)} {metric} is {fmt(means[0])} at every design point. "
         )
+    key = "a colour per level" if unordered else "colour, dark = low"
     layout = (
-        f"One panel per level of {sw.label(panel)}, one line per level of {sw.label(colour)} (colour, dark = low). "
+        f"One panel per level of {sw.label(panel)}, one line per level of {sw.label(colour)} ({key}). "
         if panel is not None and colour is not None
         else f"One line per level of {sw.label(colour)}, labelled at its end. "
-        if colour is not None and len(colours) <= MAX_LEGEND
+        if colour is not None and (len(colours) <= MAX_LEGEND or unordered)
         else f"One line per level of {sw.label(colour)} (colour bar, dark = low). "
         if colour is not None
         else ""
@@ -276,8 +373,8 @@ def series_factorial(rep: Report, metric: str, d: pd.DataFrame, sw: Sweep) -> No
 
 def _colour_key(fig: Any, axes: Any, colour: str, levels: list[Any], cols: list[Any], sw: Sweep) -> None:
     """A legend that names the colour parameter and its values (a colour bar when there are
-    too many values to list)."""
-    if len(levels) <= MAX_LEGEND:
+    too many numeric values to list; a category's levels are always listed by name)."""
+    if len(levels) <= MAX_LEGEND or sw.is_categorical(colour):
         handles = [plt.Line2D([], [], color=c, lw=2.5) for c in cols]
         fig.legend(handles, [fmt(v) for v in levels], title=sw.label(colour), loc="outside right center",
                    frameon=False, fontsize=9, title_fontsize=9, alignment="left")  # fmt: skip
@@ -337,9 +434,34 @@ def _xpos(values: pd.Series, levels: list[Any]) -> np.ndarray:
     return values.map(index).to_numpy(dtype=float)
 
 
-def _categorical_ticks(ax: Any, levels: list[Any]) -> None:
-    if not _numeric(levels):
-        ax.set_xticks(range(len(levels)), [str(v) for v in levels])
+def _categorical_ticks(ax: Any, levels: list[Any], categorical: bool = False) -> None:
+    """Level names as tick labels, slanted when side by side they would run into each other
+    (about 14 characters fit under a panel 3.6 inches wide)."""
+    if categorical or not _numeric(levels):
+        names = [str(v) for v in levels]
+        ax.set_xticks(range(len(levels)), names)
+        ax.set_xlim(-0.5, len(levels) - 0.5)
+        if max(len(n) for n in names) * len(names) > 28:
+            ax.tick_params(axis="x", labelrotation=30)
+            for t in ax.get_xticklabels():
+                t.set_horizontalalignment("right")
+                t.set_rotation_mode("anchor")
+
+
+def per_level(d: pd.DataFrame, p: str, value: str, levels: list[str]) -> pd.DataFrame:
+    """Mean, 95% t interval and n of `value` per level of a categorical p, in the levels' order:
+    columns level, mean, lo, hi, n."""
+    g = group_interval(d, [p], value).rename(columns={p: "level"}).set_index("level")
+    return g.reindex([v for v in levels if v in g.index]).reset_index()
+
+
+def _level_points(ax: Any, g: pd.DataFrame, levels: list[str], colour: Any, dx: float = 0.0,
+                  label: str | None = None) -> None:  # fmt: skip
+    """A mean and its t interval per level, unjoined: the levels have no order to draw a line along."""
+    x = _xpos(g["level"], levels) + dx
+    err = np.vstack([g["mean"] - g["lo"], g["hi"] - g["mean"]])
+    ax.errorbar(x, g["mean"], yerr=np.where(np.isfinite(err), err, 0), color=colour, marker="o", ms=5,
+                capsize=4, lw=1.8, ls="none", label=label, zorder=3)  # fmt: skip
 
 
 def response_factorial(rep: Report, metric: str, sw: Sweep) -> None:
@@ -354,47 +476,70 @@ def response_factorial(rep: Report, metric: str, sw: Sweep) -> None:
     for ax, p in zip(axes.flat, varied, strict=True):
         others = [q for q in varied if q != p]
         levels = sw.levels[p]
+        cat = sw.is_categorical(p)  # unordered levels: points and whiskers, no line joining them
         if len(others) == 1:
             o = others[0]
-            cols = _colours(len(sw.levels[o]))
-            per_level = []
+            cols = _colours(len(sw.levels[o]), sw.is_categorical(o))
+            said = []
             xs = _xpos(pd.Series(levels), levels)
-            step = 0.012 * float(xs.max() - xs.min())  # side by side, so the whiskers do not hide each other
+            # side by side, so the whiskers do not hide each other
+            step = min(0.6 / len(cols), 0.15) if cat else 0.012 * float(xs.max() - xs.min())
             for k, (ov, c) in enumerate(zip(sw.levels[o], cols, strict=True)):
-                g = per_point[per_point[o] == ov].sort_values(p)
-                x = _xpos(g[p], levels) + (k - (len(cols) - 1) / 2) * step
+                g = per_point[per_point[o] == ov]
+                dx = (k - (len(cols) - 1) / 2) * step
+                if cat:
+                    gl = g.rename(columns={p: "level"})
+                    gl = gl.set_index("level").reindex([v for v in levels if v in set(g[p])]).reset_index()
+                    _level_points(ax, gl, levels, c, dx, label=fmt(ov))
+                    said.append((ov, extremes(gl, sw.label(p))))
+                    continue
+                g = g.sort_values(p)
+                x = _xpos(g[p], levels) + dx
                 err = np.vstack([g["mean"] - g["lo"], g["hi"] - g["mean"]])
                 ax.errorbar(x, g["mean"], yerr=np.where(np.isfinite(err), err, 0), color=c, marker="o",
                             ms=4, capsize=3, lw=1.6, label=fmt(ov))  # fmt: skip
-                per_level.append((ov, trend(g["mean"].tolist(), g[p].tolist(), sw.label(p), ref)))
-            ax.legend(title=sw.label(o), loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=min(len(cols), 6),
-                      frameon=False, fontsize=8, title_fontsize=8)  # fmt: skip
-            sentences.append(_panel_sentence(metric, sw.label(p), levels, sw.label(o), per_level))
+                said.append((ov, trend(g["mean"].tolist(), g[p].tolist(), sw.label(p), ref)))
+            # below the panel; above it when slanted level names take the space below
+            where = dict(loc="lower center", bbox_to_anchor=(0.5, 1.0)) if cat else dict(
+                loc="upper center", bbox_to_anchor=(0.5, -0.24))  # fmt: skip
+            ax.legend(title=sw.label(o), ncol=min(len(cols), 6), frameon=False, fontsize=8, title_fontsize=8,
+                      **where)  # fmt: skip
+            sentences.append(_panel_sentence(metric, sw.label(p), levels, sw.label(o), said, cat))
             tables.append(per_point.assign(panel=short(p)))
         elif not others:
-            g = per_point.sort_values(p)
-            err = np.vstack([g["mean"] - g["lo"], g["hi"] - g["mean"]])
-            ax.errorbar(_xpos(g[p], levels), g["mean"], yerr=np.where(np.isfinite(err), err, 0),
-                        color=S1_COLOUR, marker="o", ms=4, capsize=3, lw=1.6)  # fmt: skip
-            sentences.append(
-                f"As {sw.label(p)} goes {fmt(levels[0])} -> {fmt(levels[-1])}, {metric} "
-                f"{trend(g['mean'].tolist(), g[p].tolist(), sw.label(p), ref)}"
-            )
+            if cat:
+                g = per_level(sw.ok, p, metric, levels)
+                _level_points(ax, g, levels, S1_COLOUR)
+                sentences.append(extremes(g, sw.label(p), metric))
+            else:
+                g = per_point.sort_values(p)
+                err = np.vstack([g["mean"] - g["lo"], g["hi"] - g["mean"]])
+                ax.errorbar(_xpos(g[p], levels), g["mean"], yerr=np.where(np.isfinite(err), err, 0),
+                            color=S1_COLOUR, marker="o", ms=4, capsize=3, lw=1.6)  # fmt: skip
+                sentences.append(
+                    f"As {sw.label(p)} goes {fmt(levels[0])} -> {fmt(levels[-1])}, {metric} "
+                    f"{trend(g['mean'].tolist(), g[p].tolist(), sw.label(p), ref)}"
+                )
             tables.append(per_point.assign(panel=short(p)))
         else:  # three or more varied: the mean over the other parameters' levels, and each point
             ax.scatter(_xpos(per_point[p], levels), per_point["mean"], s=10, color="0.65", zorder=1,
                        label="each design point")  # fmt: skip
-            m = sw.ok.groupby(p)[metric].mean().reindex(levels)
-            ax.plot(_xpos(pd.Series(levels), levels), m.to_numpy(), color=S1_COLOUR, marker="o", lw=2,
-                    label="mean over the others")  # fmt: skip
+            m = sw.ok.groupby(p)[metric].agg(["mean", "count"]).reindex(levels)
+            ax.plot(_xpos(pd.Series(levels), levels), m["mean"].to_numpy(), color=S1_COLOUR, marker="o",
+                    lw=0 if cat else 2, ms=6, label="mean over the others")  # fmt: skip
             if ax is axes.flat[0]:
                 ax.legend(frameon=False, fontsize=8)
-            sentences.append(
-                f"As {sw.label(p)} goes {fmt(levels[0])} -> {fmt(levels[-1])}, {metric} averaged over the "
-                f"other parameters {trend(m.tolist(), levels, sw.label(p), ref)}"
-            )
+            if cat:
+                g = pd.DataFrame({"level": levels, "mean": m["mean"].to_numpy(), "lo": np.nan, "hi": np.nan,
+                                  "n": m["count"].fillna(0).to_numpy()})  # fmt: skip
+                sentences.append(f"Averaged over the other parameters, {extremes(g, sw.label(p), metric)}")
+            else:
+                sentences.append(
+                    f"As {sw.label(p)} goes {fmt(levels[0])} -> {fmt(levels[-1])}, {metric} averaged over the "
+                    f"other parameters {trend(m['mean'].tolist(), levels, sw.label(p), ref)}"
+                )
             tables.append(per_point.assign(panel=short(p)))
-        _categorical_ticks(ax, levels)
+        _categorical_ticks(ax, levels, cat)
         ax.set_xlabel(sw.label(p))
     axes.flat[0].set_ylabel(f"{metric} (final)")
     fig.tight_layout()
@@ -410,9 +555,18 @@ def response_factorial(rep: Report, metric: str, sw: Sweep) -> None:
              data.drop(columns="panel"))  # fmt: skip
 
 
-def _panel_sentence(metric: str, p: str, levels: list[Any], o: str, per_level: list[tuple[Any, str]]) -> str:
+def _panel_sentence(
+    metric: str, p: str, levels: list[Any], o: str, per_level: list[tuple[Any, str]], cat: bool = False
+) -> str:
     """One sentence per response panel: the direction along p at each level of o (the first and
-    last levels of o when it has more than three)."""
+    last levels of o when it has more than three); for a categorical p, its highest and lowest
+    level at each level of o."""
+    if cat:
+        shown = per_level if len(per_level) <= 3 else [per_level[0], per_level[-1]]
+        body = "; ".join(f"at {o} {fmt(ov)} it {t}" for ov, t in shown)
+        return f"Across the levels of {p}, {metric}: {body}" + (
+            " (the levels between: see the figure)" if len(shown) < len(per_level) else ""
+        )
     words = {t.split(" ", 1)[0] for _, t in per_level}
     agree = next(iter(words)) if len(words) == 1 and words <= {"rises", "falls"} else None
     head = f"As {p} goes {fmt(levels[0])} -> {fmt(levels[-1])}, {metric} " + (
@@ -440,18 +594,45 @@ def binned(x: pd.Series, y: pd.Series, max_bins: int = 10) -> pd.DataFrame:
     return g
 
 
-def response_sampled(rep: Report, metric: str, sw: Sweep) -> None:
-    """Every run's final value against each parameter (scatter), with the mean per bin."""
+def _interactions_hint(sw: Sweep, metric: str, indices: bool) -> str:
+    """Where to read about interactions: the sensitivity figure when there is one, else the
+    command that computes it when the design allows (sobol, morris), else nothing."""
+    if indices:
+        return f" (see the sensitivity indices of {metric} below for interactions)"
+    if sw.design in ("sobol", "morris"):
+        return f" (run `sim analyze sensitivity` on this {sw.design} sweep for indices that include interactions)"
+    return ""
+
+
+def response_sampled(rep: Report, metric: str, sw: Sweep, indices: bool = False) -> None:
+    """Every run's final value against each parameter (scatter), with the mean per bin; for a
+    categorical factor, the runs per level and their mean with its t interval. `indices`: the
+    sweep has sensitivity indices of this metric (the caption points to them)."""
     varied = sw.varied
     ncol = 2 if len(varied) == 4 else min(len(varied), 3)
     nrow = int(np.ceil(len(varied) / ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol + 0.8, 3.3 * nrow + 0.4), sharey=True,
                              squeeze=False)  # fmt: skip
-    sentences, tables = [], []
+    sentences, tables, by_level = [], [], []
     ranges = {}
     ref = float(sw.ok[metric].quantile(0.95) - sw.ok[metric].quantile(0.05))
+    jitter = np.random.default_rng(0)  # fixed: the same figure every time
     for ax, p in zip(axes.flat, varied, strict=True):
         d = sw.ok[[p, metric]].dropna()
+        if sw.is_categorical(p):  # a strip of the runs per level, and its mean with a t interval
+            levels = [v for v in sw.levels[p] if v in set(d[p])]
+            x = _xpos(d[p], levels) + jitter.uniform(-0.18, 0.18, len(d))
+            ax.scatter(x, d[metric], s=7, color="0.55", alpha=0.45, lw=0, label="each run")
+            g = per_level(d, p, metric, levels)
+            _level_points(ax, g, levels, S1_COLOUR, label="mean, 95% t interval")
+            _categorical_ticks(ax, levels, categorical=True)
+            ax.set_xlabel(sw.label(p))
+            if len(g):
+                ranges[p] = float(g["mean"].max() - g["mean"].min())
+                by_level.append(f"Per level, {extremes(g, sw.label(p), metric, ref)}")
+            tables.append(g.rename(columns={"level": "x"}).assign(parameter=short(p))[
+                ["parameter", "x", "mean", "lo", "hi", "n"]])  # fmt: skip
+            continue
         levels = sorted(d[p].unique().tolist())
         ax.scatter(_xpos(d[p], levels), d[metric], s=7, color="0.55", alpha=0.45, lw=0, label="each run")
         b = binned(d[p], d[metric])
@@ -470,19 +651,34 @@ def response_sampled(rep: Report, metric: str, sw: Sweep) -> None:
         ax.set_visible(False)
     for ax in axes[:, 0]:
         ax.set_ylabel(f"{metric} (final)")
-    axes.flat[0].legend(frameon=False, fontsize=8)
+    handles: dict[str, Any] = {}
+    for ax in axes.flat[: len(varied)]:
+        h, lab = ax.get_legend_handles_labels()
+        handles.update(zip(lab, h, strict=True))
+    axes.flat[0].legend(handles.values(), handles.keys(), frameon=False, fontsize=8)
     fig.tight_layout()
     strongest = max(ranges, key=lambda k: ranges[k]) if ranges else None
     lead = (
-        f"The bin means of {metric} move most along {sw.label(strongest)} (range {fmt(ranges[strongest])}). "
+        f"The {'means' if by_level else 'bin means'} of {metric} move most along {sw.label(strongest)} "
+        f"(range {fmt(ranges[strongest])}). "
         if strongest
         else ""
     )
+    blue = "the mean per bin of the parameter (about equal counts per bin; per value when it has few values)"
+    if by_level:
+        blue += "; for a categorical factor, the runs of each level side by side and their mean with its 95% t interval"
+    numeric = f"The bin mean of {metric}: {'; '.join(sentences)}. " if sentences else ""
+    levels_text = "".join(f"{s}. " for s in by_level)
+    if len(sw.ok) and constant(sw.ok[metric]):  # nothing to describe per parameter
+        lead, numeric = "", ""
+        levels_text = (
+            f"{metric} stays at {fmt(sw.ok[metric].dropna().iloc[0])} throughout: every run has this value, "
+            "whatever the parameters. "
+        )
     caption = (
-        f"Grey: the final value of each of the n = {len(sw.ok)} ok runs; blue: the mean per bin of the "
-        f"parameter (about equal counts per bin; per value when it has few values). {lead}"
-        f"The bin mean of {metric}: {'; '.join(sentences)}. Other parameters vary at the same time, so a panel shows "
-        "the effect of its parameter averaged over them (see the sensitivity indices for interactions)."
+        f"Grey: the final value of each of the n = {len(sw.ok)} ok runs; blue: {blue}. {lead}{numeric}"
+        f"{levels_text}Other parameters vary at the same time, so a panel shows the effect of its parameter "
+        f"averaged over them{_interactions_hint(sw, metric, indices)}."
     )
     rep.save(fig, f"response_{metric}", f"{metric} against each varied parameter", caption,
              pd.concat(tables, ignore_index=True))  # fmt: skip
@@ -517,6 +713,11 @@ def heatmap(rep: Report, metric: str, sw: Sweep) -> None:
                         color="white" if dark else "black")  # fmt: skip
     ax.set_xticks(range(z.shape[1]), [fmt(v) for v in grid.columns])
     ax.set_yticks(range(z.shape[0]), [fmt(v) for v in grid.index])
+    if sw.is_categorical(cols) and max(len(str(v)) for v in grid.columns) > 8:  # level names: slanted
+        ax.tick_params(axis="x", labelrotation=30)
+        for t in ax.get_xticklabels():
+            t.set_horizontalalignment("right")
+            t.set_rotation_mode("anchor")
     ax.set(xlabel=sw.label(cols), ylabel=sw.label(rows))
     fig.colorbar(im, ax=ax, label=f"mean final {metric}")
     n = sw.ok.groupby("point")[metric].count()
@@ -645,7 +846,10 @@ def _parameters_html(sw: Sweep) -> str:
     bounds = dict(zip(problem.get("names", []), problem.get("bounds", []), strict=False))
     for p in sw.params:
         key = p.removeprefix("param:")
-        if sw.factorial or p not in sw.varied:
+        if sw.is_categorical(p):  # its level names, as declared (not the [0, k) of an lhs dimension)
+            names = sw.categorical[p]
+            values = f"{len(names)} level{'s' if len(names) != 1 else ''}: " + ", ".join(names)
+        elif sw.factorial or p not in sw.varied:
             vals = sorted(sw.ok[p].dropna().unique().tolist()) if len(sw.ok) else []
             values = ", ".join(fmt(v) for v in vals)
         else:
@@ -685,8 +889,10 @@ def sweep_report(folder: str | Path, force: bool = False) -> Path:
                         else ""
                     )
                     series_sampled(rep, metric, d, sw, why)
-            if sw.varied:
-                (response_factorial if sw.factorial else response_sampled)(rep, metric, sw)
+            if sw.varied and sw.factorial:
+                response_factorial(rep, metric, sw)
+            elif sw.varied:
+                response_sampled(rep, metric, sw, (folder / f"sensitivity-{metric}.csv").exists())
             if sw.factorial and len(sw.varied) == 2:
                 heatmap(rep, metric, sw)
             if (folder / f"sensitivity-{metric}.csv").exists():
