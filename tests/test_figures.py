@@ -83,6 +83,12 @@ def test_palette_keeps_one_colour_per_state_and_greys_out_the_rest():
     assert len(Palette(list("abcdefghij"), focus=list("abcdefghij")).focus) == len(FOCUS_COLOURS)
 
 
+def test_two_states_of_a_region_a_figure_is_about_get_two_colours():
+    names = [f"k{i}" for i in range(len(FOCUS_COLOURS))] + ["A", "B"]
+    pal = Palette(names, {"A": "North", "B": "North"}, focus=["A", "B"])
+    assert delta_e(pal("A"), pal("B")) > 10
+
+
 def test_a_state_keeps_its_colour_whatever_its_rank():
     names = ["United States", "China", "European Union", "Japan", "Canada"]
     before = Palette(names, focus=["China", "United States", "Japan"])
@@ -172,6 +178,18 @@ def test_run_figures_exist_and_captions_quote_their_data(runs, tmp_path):
     assert {"state", "forum text"} == set(pos.kind)
 
 
+def test_influence_stock_caption_dates_its_peak_as_a_point_in_time(runs, tmp_path):
+    # a year in the tables is the end of a step: the peak at 2031.0 is 'at the end of 2030', not 'in 2031.00'
+    caps = build(runs["base"], tmp_path / "report")
+    stock = pd.read_csv(tmp_path / "report" / "influence_stock.csv")
+    share = pd.read_csv(tmp_path / "report" / "influence_share.csv")
+    top = share[share.year == share.year.max()].nlargest(6, "mean").state  # the six leading states
+    shown = stock[stock.state.isin(top)]
+    peak = shown.loc[shown["mean"].idxmax()]
+    when = f"the end of {int(peak.year) - 1}" if float(peak.year).is_integer() else f"{peak.year:.2f}"
+    assert f"The highest point: {peak.state}, {peak['mean']:.2f} at {when}." in caps["influence_stock"]
+
+
 def test_region_dependence_is_the_mean_over_the_region_with_absent_rows_as_zero(runs):
     t = load_run(runs["base"])
     dep = t["dependence"].assign(replication=0)
@@ -205,6 +223,27 @@ def test_a_world_without_southeast_asia_takes_its_largest_region(runs, tmp_path)
     assert re.search(r"Who supplies (North|South) ", caps["dependence_layers"])
 
 
+def test_a_world_without_linked_forums_or_levers_has_no_alignment_figure_and_no_nan(tmp_path):
+    """Two states, one forum, no links, no levers: the alignment index is undefined, so the
+    report says so instead of drawing empty panels captioned 'goes from nan to nan'."""
+    import yaml
+
+    sc = yaml.safe_load(SMALL.read_text(encoding="utf-8"))
+    sc["states"] = sc["states"][:2]
+    sc["forums"] = [{"name": "F1", "members": ["A", "B"], "inclusiveness": 0.1}]
+    sc.pop("levers")
+    (tmp_path / "two.yaml").write_text(yaml.safe_dump(sc), encoding="utf-8")
+    sim("run", "two.yaml", "--out", "two", cwd=tmp_path)
+    (tmp_path / "report").mkdir()
+    t = load_run(tmp_path / "two")
+    rep = Report("test", tmp_path / "report")
+    figures(rep, t, palette_for(t, regions_of(tmp_path / "two")), _scenario(tmp_path / "two"))
+    caps = {Path(f.file).stem: f.caption for f in rep.figures}
+    assert "alignment" not in caps and "influence_share" in caps
+    assert not any(re.search(r"\bnan\b", c, re.I) for c in caps.values()), caps
+    assert any("alignment index of linked forums is undefined" in x for x in rep.sections)
+
+
 def test_compare_figures_quote_the_differences(runs, tmp_path):
     a = runs["small"]
     sim("run", str(SMALL), "--out", str(tmp_path / "b"), "--set", "levers.EC.severity=0.0", cwd=tmp_path)
@@ -217,6 +256,30 @@ def test_compare_figures_quote_the_differences(runs, tmp_path):
     assert f"Largest gain: {up.state} " in html
     for name in ("diff_influence_share", "influence_paths", "diff_over_time", "diff_world"):
         assert (index.parent / f"{name}.png").exists(), name
+    # the time of the widest gap is a point in time (2022.0: the end of 2021), not 'in 2022.00'
+    assert re.search(r"The paths part most for \w+ \([\d.]+ at (the end of \d{4}|\d{4}\.\d\d)\)\.", html)
+    assert not re.search(r"\([\d.]+ in \d{4}\.\d\d\)", html)
+
+
+def test_compare_of_worlds_without_linked_forums_says_the_alignment_is_undefined(tmp_path):
+    """Identical paths and an undefined alignment index: no state is named as 'parting most',
+    and the alignment difference is called undefined, not left blank."""
+    import yaml
+
+    from sim.report.compare import compare_report
+
+    sc = yaml.safe_load(SMALL.read_text(encoding="utf-8"))
+    sc["forums"] = [{"name": "F1", "members": ["A", "B", "C", "D"], "inclusiveness": 0.1}]
+    sc.pop("levers")
+    (tmp_path / "w.yaml").write_text(yaml.safe_dump(sc), encoding="utf-8")
+    sim("run", "w.yaml", "--out", "a", cwd=tmp_path)
+    sim("run", "w.yaml", "--out", "b", cwd=tmp_path)
+    caps = {}
+    index = compare_report(tmp_path / "a", tmp_path / "b", out=tmp_path / "cmp")
+    for fig in re.findall(r'<figure id="(\w+)">.*?<figcaption>(.*?)</figcaption>', index.read_text(), re.S):
+        caps[fig[0]] = fig[1]
+    assert "parts most" not in caps["influence_paths"] and "part most" not in caps["influence_paths"]
+    assert "forum alignment index undefined;" in caps["diff_world"]
 
 
 def test_influence_by_source_names_discourse_once_and_tells_its_colours_apart(runs, tmp_path):

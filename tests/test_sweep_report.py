@@ -164,6 +164,14 @@ def test_bands_are_t_intervals_with_the_replications_n(tmp_path):
     assert "n = 3 replications per point" in caption
 
 
+def test_interval_note_states_the_multiplier_of_an_interval_it_draws():
+    # points with n = 1 have no interval: the stated half-width is that at the smallest n >= 2, never NaN
+    note = sr.interval_note(pd.Series([1, 3, 3]))
+    assert "n = 1 to 3 replications per point" in note and "nan" not in note
+    assert f"half-width {stats.t.ppf(0.975, 2):.2f} x the standard error at n = 3" in note
+    assert note.endswith("points with a single value have none.")
+
+
 def test_one_replication_gives_no_band_and_says_why(tmp_path):
     folder = make_sweep(tmp_path / "sw", "factorial", grid([1.0, 2.0], [0.0, 1.0]), 1, linear)
     sw, _ = sr.load(folder)
@@ -193,8 +201,8 @@ def test_factorial_series_has_one_panel_per_level_and_a_named_colour_key(tmp_pat
     assert legend.get_title().get_text() == "a"
     assert [t.get_text() for t in legend.get_texts()] == ["1", "2", "3", "4"]
     assert {"param:a", "param:b"} <= set(data.columns)  # the CSV says which point is which
-    # the caption's extremes are the data's: final year 2023, y = a + 10 b + noise + 3
-    assert "In 2023 y is highest at b 0.5, a 4 (12.5) and lowest at b 0, a 1 (4.5)" in caption
+    # the caption's extremes are the data's: final year 2023.0 (the end of 2022), y = a + 10 b + noise + 3
+    assert "At the end of 2022 y is highest at b 0.5, a 4 (12.5) and lowest at b 0, a 1 (4.5)" in caption
 
 
 def test_a_single_parameter_gets_a_labelled_line_per_level(tmp_path):
@@ -226,6 +234,26 @@ def test_sampled_series_are_percentile_bands_not_a_line_per_run(tmp_path):
     assert last["p05"] == pytest.approx(np.quantile(finals, 0.05))
     assert "n = 60 ok runs (60 design points x 1 replication)" in caption
     assert f"between {sr.fmt(np.quantile(finals, 0.25))} and {sr.fmt(np.quantile(finals, 0.75))}" in caption
+
+
+def test_captions_read_a_year_as_the_end_of_the_year_before(tmp_path):
+    """The series' `year` is the end of a step: 2023.0 is the end of 2022, never 'in 2023'."""
+    rng = np.random.default_rng(3)
+    points = [{"a": float(x), "b": float(y)} for x, y in rng.uniform(0, 1, (20, 2))]
+    late = lambda p, r, year: np.nan if year < 2021.0 else linear(p, r, year)  # noqa: E731
+    folder = make_sweep(tmp_path / "sw", "lhs", points, 1, late)
+    sw, _ = sr.load(folder)
+    spy = Spy()
+    sr.series_sampled(spy, "y", sr._series(folder, sw), sw)
+    caption = spy.saved["series_y"][1]
+    assert "from the end of 2020 to the end of 2022; at the end of 2022 half the runs" in caption
+    assert "y has no value before the end of 2020." in caption
+    assert "2023" not in caption and "in 2022" not in caption
+    folder = make_sweep(tmp_path / "fa", "factorial", grid([1.0, 2.0], [0.0, 1.0]), 2, late)
+    sw, _ = sr.load(folder)
+    sr.series_factorial(spy, "y", sr._series(folder, sw), sw)
+    caption = spy.saved["series_y"][1]
+    assert "At the end of 2022 y is highest" in caption and "2023" not in caption
 
 
 def test_three_factorial_parameters_fall_back_to_bands_and_say_so(tmp_path):
@@ -314,6 +342,18 @@ def test_a_broken_sensitivity_table_is_refused_and_nothing_is_written(tmp_path):
     with pytest.raises(
         sr.SimError,
         match=r"sensitivity-y.csv: not a table of `sim analyze sensitivity` \(no column S1_conf, ST, ST_conf\)",
+    ):
+        sr.sweep_report(folder)
+    assert not (folder / "report").exists()
+
+
+def test_a_sensitivity_table_without_rows_is_refused_and_nothing_is_written(tmp_path):
+    rng = np.random.default_rng(4)
+    points = [{"a": float(x), "b": float(y)} for x, y in rng.uniform(0, 1, (12, 2))]
+    folder = make_sweep(tmp_path / "sw", "sobol", points, 1, linear, series=False)
+    (folder / "sensitivity-y.csv").write_text("parameter,S1,S1_conf,ST,ST_conf\n")
+    with pytest.raises(
+        sr.SimError, match=r"sensitivity-y.csv: a table of `sim analyze sensitivity` without rows"
     ):
         sr.sweep_report(folder)
     assert not (folder / "report").exists()

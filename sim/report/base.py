@@ -91,9 +91,11 @@ class Palette:
             return FOCUS_COLOURS[k]
         region = self.regions.get(name, "")
         hue = self._region_hue.get(region, REGION_COLOURS[-1])
-        if name in self.focus:
-            return mcolors.to_rgb(hue)
         keyed = self.names[: len(FOCUS_COLOURS)]
+        if name in self.focus:  # full strength; a second one of the region darker, and so on
+            near = [s for s in self.focus if s not in keyed and self.regions.get(s, "") == region]
+            rgb = np.asarray(mcolors.to_rgb(hue)) * (1.0 - 0.3 * near.index(name) / max(1, len(near) - 1))
+            return tuple(float(v) for v in rgb)
         peers = [s for s in self.names if self.regions.get(s, "") == region and s not in keyed]
         return _shade(hue, peers.index(name), len(peers))
 
@@ -112,7 +114,11 @@ def regions_of(folder: Path) -> dict[str, str]:
     path = Path(folder) / "scenario.resolved.yaml"
     if not path.exists():
         return {}
-    sc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return regions_in(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+
+
+def regions_in(sc: dict[str, Any]) -> dict[str, str]:
+    """state -> region, from a resolved scenario already read (a report reads the file once)."""
     return {str(s["name"]): str(s.get("region", "")) for s in sc.get("states", []) if "name" in s}
 
 

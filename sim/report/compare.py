@@ -204,7 +204,7 @@ def figures(rep: Report, cmp: Comparison, pal: Palette) -> None:
         ax.set_title(st_, fontsize=10, color=pal(st_))
         ax.xaxis.set_tick_params(labelbottom=True)
         gap = (r.mean_b - r.mean_a).abs()
-        if len(gap.dropna()):
+        if gap.max() > 0:  # NaN or no gap at all: nothing to point at
             k = int(np.nanargmax(gap.to_numpy()))
             gaps.append((float(gap.max()), st_, float(r.year.to_numpy()[k])))
     axes.flat[0].legend(loc="best", fontsize=8)
@@ -212,7 +212,7 @@ def figures(rep: Report, cmp: Comparison, pal: Palette) -> None:
     fig.subplots_adjust(left=0.08, hspace=0.4, wspace=0.25)
     gaps.sort()
     where = (
-        f" The paths part most for {gaps[-1][1]} ({gaps[-1][0]:.3f} in {gaps[-1][2]:.2f})." if gaps else ""
+        f" The paths part most for {gaps[-1][1]} ({gaps[-1][0]:.3f} at {until(gaps[-1][2])})." if gaps else ""
     )
     rep.save(fig, "influence_paths", "Influence share of the leading states, both scenarios",
              f"One panel per leading state (its own scale): solid, {la}; dashed, {lb}"
@@ -244,7 +244,8 @@ def figures(rep: Report, cmp: Comparison, pal: Palette) -> None:
         ax.axhline(0, color="grey", lw=0.8)
         ax.set(xlabel="year", title=f"{LABELS[m]}, B - A")
         if len(r):
-            texts.append(f"{LABELS[m]} {_sig(_row(r, -1))}")
+            last = _row(r, -1)
+            texts.append(f"{LABELS[m]} {_sig(last) if np.isfinite(last.diff) else 'undefined'}")
     fig.subplots_adjust(wspace=0.3)
     rep.save(fig, "diff_world", "Difference in forum alignment and influence concentration (B - A)",
              f"{lb} minus {la}: the alignment index of linked forums and the Herfindahl index of influence "

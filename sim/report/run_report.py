@@ -34,7 +34,7 @@ from sim.report.base import (
     plt,
     provenance_html,
     read_manifest,
-    regions_of,
+    regions_in,
     table_html,
 )
 from sim.report.replicate import LEVEL, until
@@ -305,10 +305,10 @@ def influence_stock(rep: Report, t: dict[str, pd.DataFrame], pal: Palette, ctx: 
         ylabel="influence stock (model units)",
         xlim=(stock.year.min(), stock.year.max()),
     )
-    peak = stock[stock.state.isin(top)].sort_values("mean").iloc[-1]
+    peak = stock[stock.state.isin(top)].sort_values("mean", na_position="first").iloc[-1]
     caption = (f"The stock that gains the movement a state causes in forum texts and others' positions and decays "
                f"each step, for the {len(top)} leading states (grey: the others). The highest point: {peak.state}, "
-               f"{peak['mean']:.2f} in {peak.year:.2f}." + ctx["say"])  # fmt: skip
+               f"{peak['mean']:.2f} at {until(peak.year)}." + ctx["say"])  # fmt: skip
     rep.save(fig, "influence_stock", "Influence stock of the leading states", caption, stock)
 
 
@@ -577,6 +577,10 @@ def alignment(rep: Report, t: dict[str, pd.DataFrame], ctx: dict[str, Any]) -> N
     model = t["model"]
     pair_cols = [c for c in model.columns if c.startswith("alignment[")]
     overall = group_interval(model, ["year"], "alignment_index")
+    if not overall["mean"].notna().any():  # no linked forums (or none active): nothing to draw or quote
+        rep.text("Forum alignment", "<p>No two active forums are linked in this run: the alignment index "
+                 "of linked forums is undefined, so there is no figure.</p>")  # fmt: skip
+        return
     panels = [("all linked forums (the index)", "alignment_index")] + [(c[10:-1], c) for c in pair_cols]
     cols = min(3, len(panels))
     rows = int(np.ceil(len(panels) / cols))
@@ -972,7 +976,7 @@ def run_report(folder: str | Path, force: bool = False) -> Path:
     t = load_run(folder)
     manifest = read_manifest(folder)
     sc = _scenario(folder)
-    pal = palette_for(t, regions_of(folder))
+    pal = palette_for(t, regions_in(sc))
     many = replicated(t)
     n = int(t["states"].replication.nunique()) if many else 1
 

@@ -38,7 +38,7 @@ from sim.errors import SimError
 from sim.experiments.store import read_runs
 from sim.io import atomic
 from sim.report.base import Report, plt, provenance_html, table_html
-from sim.report.replicate import LEVEL, group_interval
+from sim.report.replicate import LEVEL, group_interval, until
 
 FACTORIAL = "factorial"
 MAX_LEGEND = 10  # more colour levels than this: a colour bar instead of a legend
@@ -66,11 +66,6 @@ def fmt(x: Any) -> str:
     if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
         return "n/a" if not np.isfinite(x) else f"{float(x):.3g}"
     return str(x)
-
-
-def year(y: Any) -> str:
-    """A year as written (2031, or 2030.25 within a year)."""
-    return f"{float(y):.2f}".rstrip("0").rstrip(".")
 
 
 def _numeric(values: Any) -> bool:
@@ -105,10 +100,10 @@ def interval_note(ns: pd.Series, what: str = "replications") -> str:
     n_text = f"n = {lo}" if lo == hi else f"n = {lo} to {hi}"
     if hi < 2:
         return f"{n_text} {what[:-1] if lo == 1 else what} per point: no interval can be drawn (it needs n >= 2)."
-    t = t_multiplier(lo)
+    least = int(ns[ns >= 2].min())  # the widest interval drawn: points with one value have none
     band = (
         f"{LEVEL:.0%} t interval of the mean ({n_text} {what} per point; "
-        f"half-width {t:.2f} x the standard error at n = {lo})"
+        f"half-width {t_multiplier(least):.2f} x the standard error at n = {least})"
     )
     return band + ("; points with a single value have none." if lo < 2 else ".")
 
@@ -282,7 +277,7 @@ def _undefined_note(d: pd.DataFrame, metric: str) -> str:
     if years.empty:
         return ""
     first = float(years.min())
-    return f" {metric} has no value before {year(first)}." if first > float(d.year.min()) else ""
+    return f" {metric} has no value before {until(first)}." if first > float(d.year.min()) else ""
 
 
 def series_factorial(rep: Report, metric: str, d: pd.DataFrame, sw: Sweep) -> None:
@@ -349,10 +344,10 @@ def series_factorial(rep: Report, metric: str, d: pd.DataFrame, sw: Sweep) -> No
         where = lambda r: ", ".join(f"{sw.label(p)} {fmt(r[p])}" for p in keys)  # noqa: E731
         nd = digits(hi_row["mean"], lo_row["mean"])
         desc = (
-            f"In {year(final)} {metric} is highest at {where(hi_row)} ({fmt_d(hi_row['mean'], nd)}) and lowest "
+            f"At {until(final)} {metric} is highest at {where(hi_row)} ({fmt_d(hi_row['mean'], nd)}) and lowest "
             f"at {where(lo_row)} ({fmt_d(lo_row['mean'], nd)}). "
             if not constant(means)
-            else f"In {year(final)} {metric} is {fmt(means[0])} at every design point. "
+            else f"At {until(final)} {metric} is {fmt(means[0])} at every design point. "
         )
     key = "a colour per level" if unordered else "colour, dark = low"
     layout = (
@@ -409,8 +404,8 @@ def series_sampled(rep: Report, metric: str, d: pd.DataFrame, sw: Sweep, why: st
     end = q.dropna(subset=["median"]).iloc[-1] if q["median"].notna().any() else None
     start = q.dropna(subset=["median"]).iloc[0] if end is not None else None
     desc = (
-        f"The median {trend([start['median'], end['median']], [start.year, end.year], ref=end.p95 - end.p05)} from {year(start.year)} "
-        f"to {year(end.year)}; in {year(end.year)} half the runs lie between {fmt(end.p25)} and {fmt(end.p75)}, "
+        f"The median {trend([start['median'], end['median']], [start.year, end.year], ref=end.p95 - end.p05)} from {until(start.year)} "
+        f"to {until(end.year)}; at {until(end.year)} half the runs lie between {fmt(end.p25)} and {fmt(end.p75)}, "
         f"90% between {fmt(end.p05)} and {fmt(end.p95)}. "
         if end is not None and start is not None
         else ""
@@ -762,6 +757,8 @@ def sensitivity(rep: Report, csv: Path, sw: Sweep) -> None:
         raise SimError(
             f"{csv}: not a table of `sim analyze sensitivity` (no column {', '.join(missing)}); run it again"
         )
+    if si.empty:
+        raise SimError(f"{csv}: a table of `sim analyze sensitivity` without rows; run it again")
     cols = [("ST", "ST_conf", ST_COLOUR), ("S1", "S1_conf", S1_COLOUR)] if sobol else [
         ("mu_star", "mu_star_conf", S1_COLOUR), ("sigma", None, ST_COLOUR)]  # fmt: skip
     key = cols[0][0]
