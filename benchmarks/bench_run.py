@@ -9,6 +9,8 @@ the performance issue (2-core reference machine):
       and the growth exponent log(t2000 / t1000) / log 2                       <= 1.3
   (e) peak memory of one 2000-state run: ru_maxrss of a fresh child that builds and runs it,
       minus that of a child that only imports                                 <= 350 MB
+  (e') the same, run as sweeps and calibrations run it (without the ledger's entries, which
+      only the influence_sources table reads)
   (f) `sim run baseline --out DIR` as a whole process                          <= 0.6 s
       (and, beside it, how long starting Python and the imports take)
 
@@ -143,7 +145,7 @@ def _met(met: bool | None) -> str:
 def _figure(key: str, label: str, now: str, goal: str, met: bool | None, detail: str = "") -> None:
     FIGURES.append(Figure(key, label, now, goal, met))
     goal_text = f"   goal {goal}: {_met(met)}" if goal != "-" else ""
-    print(f"{key:<4}{label:<50} {now:>14}  {detail}{goal_text}", flush=True)
+    print(f"{key + ' ' if key else '':<5}{label:<50} {now:>14}  {detail}{goal_text}", flush=True)
 
 
 def _timed(key: str, label: str, times: list[float], goal_s: float | None) -> float:
@@ -186,15 +188,16 @@ sys.path.insert(0, {here!r})
 from bench_run import generated_scenario
 from sim.model import RuleMakingModel
 if {n}:
-    RuleMakingModel(generated_scenario({n})).run()
+    RuleMakingModel(generated_scenario({n}), ledger_entries={entries}).run()
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def child_peak(n_states: int) -> float:
+def child_peak(n_states: int, entries: bool = True) -> float:
     """Peak resident memory (bytes) of a fresh Python that imports the model and, for
-    n_states > 0, builds and runs a generated world of that many states."""
-    code = CHILD.format(here=str(HERE), n=n_states)
+    n_states > 0, builds and runs a generated world of that many states (`entries=False`: as
+    sweeps and calibrations run it, without the ledger's entries)."""
+    code = CHILD.format(here=str(HERE), n=n_states, entries=entries)
     cmd = [sys.executable, "-S", "-c", LAUNCHER, sys.executable, "-c", code]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return int(out.stdout.split()[-1]) * (1 if sys.platform == "darwin" else 1024)
@@ -304,6 +307,15 @@ def main(argv: list[str] | None = None) -> None:
         )
         exponent = math.log(t2000 / t1000) / math.log(2)
         _figure("(d)", "growth exponent 1000 -> 2000 states", f"{exponent:.2f}", "<= 1.3", exponent <= 1.3)
+    # the same worlds as sweeps and calibrations run them: no ledger entries (the same outputs
+    # but for influence_sources, which their metrics never read)
+    for n_lean in (1000,) if args.quick else (1000, 2000):
+        lean = generated_scenario(n_lean)
+        times = _time(lambda s=lean: RuleMakingModel(s, ledger_entries=False).run(), slow, False)
+        _detail(
+            f"{n_lean} states as a sweep runs it (no ledger entries)",
+            f"{_fmt(statistics.median(times))} {_spread(times)}",
+        )
 
     # (e) peak memory, in fresh children
     n_mem = 1000 if args.quick else 2000
@@ -316,6 +328,12 @@ def main(argv: list[str] | None = None) -> None:
         _figure("(e)", label, f"{delta:.0f} MB", "<= 350 MB", None if args.quick else delta <= 350, detail)
     except (subprocess.CalledProcessError, ValueError, IndexError) as exc:
         _failed("(e)", label, "<= 350 MB", exc)
+    label = "the same, as a sweep runs it (no ledger entries)"
+    try:
+        delta = (child_peak(n_mem, entries=False) - base) / 1e6
+        _figure("(e')", label, f"{delta:.0f} MB", "<= 350 MB", None if args.quick else delta <= 350)
+    except (subprocess.CalledProcessError, ValueError, IndexError, NameError) as exc:
+        _failed("(e')", label, "<= 350 MB", exc)
 
     # (f) the whole process, and the imports
     sim_exe = Path(sys.executable).with_name("sim")

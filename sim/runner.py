@@ -227,7 +227,7 @@ def _run_metrics(task: RunTask) -> tuple[RuleMakingModel, list[tuple[Any, ...]],
     from sim.experiments.metrics import Evaluator
     from sim.model import RuleMakingModel
 
-    model = RuleMakingModel(scenario_of(task))
+    model = RuleMakingModel(scenario_of(task), ledger_entries=False)  # metrics never read the ledger
     stop = task.stop_when
     if stop is None:
         model.run()

@@ -171,6 +171,14 @@ def test_the_calibrated_patch_sets_named_list_items():
         "forums": [{"name": "GPAI", "admission": {"threshold": 0.7}}]
     }
     assert patch_for(raw, "membership.join_rate", 0.3) == {"membership": {"join_rate": 0.3}}
+    # a position names the item as `--set` reads it, and the patch names it
+    first = raw["forums"][0]["name"]
+    assert patch_for(raw, "forums.0.weight", 2.0) == {"forums": [{"name": first, "weight": 2.0}]}
+    assert patch_for(raw, "forums.-1.weight", 2.0) == {
+        "forums": [{"name": raw["forums"][-1]["name"], "weight": 2.0}]
+    }
+    with pytest.raises(ValueError, match="has no name"):
+        patch_for({"xs": [{"a": 1}]}, "xs.0.a", 2)
 
 
 def _record_from(tmp_path: Path, join_rate: float, seed_salt: int) -> Path:

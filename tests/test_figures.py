@@ -342,3 +342,73 @@ def test_compare_compute_caption_labels_and_units(tmp_path, monkeypatch):
     page = (out / "report" / "index.html").read_text()
     assert "compute (relative units)" in page and "market (relative units)" in page
     assert "Compute and market are in the scenario&#x27;s relative units" in page
+
+
+def test_a_lever_series_that_stops_early_is_quoted_at_its_own_last_point(runs, tmp_path, monkeypatch):
+    """The lever caption quotes each lever's last value; a series that stops before the run's
+    end says where it stops instead of passing for the value at the end."""
+    from sim.report import base
+    from sim.report.replicate import until
+
+    t = load_run(runs["base"])
+    p = t["powers"]
+    ec = p[(p.type == "export_controls") & (p.metric == "compute_gap")]
+    first = ec.lever.iloc[0]
+    stop = float(sorted(ec[ec.lever == first].year.unique())[-5])
+    t["powers"] = p[~((p.lever == first) & (p.year > stop))]
+    caps = {}
+    save = base.Report.save
+
+    def keep(self, fig, name, title, caption, data):
+        caps[name] = caption
+        save(self, fig, name, title, caption, data)
+
+    monkeypatch.setattr(base.Report, "save", keep)
+    (tmp_path / "r").mkdir()
+    figures(
+        Report("test", tmp_path / "r"), t, palette_for(t, regions_of(runs["base"])), _scenario(runs["base"])
+    )
+    cap = caps["lever_export_controls"]
+    assert f"{first} " in cap and f"(at {until(stop)}, where its series stops)" in cap
+    assert cap.count("where its series stops") == 1  # the other controls run to the end
+
+
+def test_the_compute_caption_says_when_a_state_is_averaged_over_fewer_replications(tmp_path, monkeypatch):
+    """A replication where A's compute is 0 has no ratio and is left out of that state's mean;
+    the caption says over how many replications that state is averaged."""
+    from sim.cli import main
+    from sim.report import base, replicate
+
+    world = tmp_path / "world"
+    world.mkdir()
+    (world / "small.yaml").write_text(SMALL.read_text())
+    (world / "b.yaml").write_text("extends: small.yaml\nname: b\nlevers:\n  - {name: EC, severity: 0.0}\n")
+    caps = {}
+    save, interval = base.Report.save, replicate.group_interval
+
+    def keep(self, fig, name, title, caption, data):
+        caps[name] = (caption, data)
+        save(self, fig, name, title, caption, data)
+
+    def one_ratio_missing(df, keys, value="value", level=replicate.LEVEL):
+        if keys == ["state"] and value == "value":  # the compute ratios: the most changed state
+            first = df.groupby("state")[value].mean().abs().idxmax()  # loses one replication
+            df = df.drop(index=df[df.state == first].index[:1])
+        return interval(df, keys, value, level)
+
+    monkeypatch.setattr(base.Report, "save", keep)
+    monkeypatch.setattr(replicate, "group_interval", one_ratio_missing)
+    args = [
+        str(world / "small.yaml"),
+        str(world / "b.yaml"),
+        "--replications",
+        "4",
+        "--out",
+        str(tmp_path / "c"),
+    ]
+    assert main(["compare", *args, "--report", "--quiet"]) == 0
+    caption, data = caps["diff_compute"]
+    short = data[data.n < 4]
+    for s in short.state:
+        assert "(over 3 of 4: A's compute is 0 in the others)" in caption.split(f"{s} ", 1)[1].split(";")[0]
+    assert len(short) == 1 and caption.count("of 4: A's compute is 0") == 1

@@ -76,3 +76,55 @@ def test_the_table_is_written_with_a_run(tmp_path):
     t = pd.read_parquet(out / "influence_sources.parquet")
     assert list(t.columns) == ["step", "year", "state", "source", "target_type", "target", "gain"]
     assert len(t) > 0 and yaml.safe_load((out / "scenario.resolved.yaml").read_text())["influence"]
+
+
+def test_large_matrices_keep_only_their_non_zero_cells_and_read_as_small_ones(monkeypatch):
+    """A matrix above the size limit is stored as its non-zero cells at once (12 bytes each);
+    read back, its entries are those of the same matrix kept whole, in the same order."""
+    from sim.engine import ledger as ledger_mod
+
+    rng = np.random.default_rng(5)
+    a = rng.random((30, 40))
+    a[a < 0.6] = 0.0
+    cols = rng.permutation(60)[:40]
+
+    def filled(limit: int) -> ledger_mod.Ledger:
+        monkeypatch.setattr(ledger_mod, "_KEEP_WHOLE", limit)
+        lg = ledger_mod.Ledger(60, 3, SOURCES)
+        lg.reset(2)
+        lg.add(0, SOURCES[0], np.array([4, 5]), np.array([0.5, 0.0]), "forum", np.array([1, 2]))
+        lg.add_matrix(1, "practice", a, "state", cols)
+        lg.add_matrix(None, "practice", a[:, :7], "state")
+        return lg
+
+    whole, cells = filled(10**9), filled(100)
+    assert isinstance(cells._parts[1], ledger_mod._Cells)
+    assert cells._parts[1].flat.dtype == np.int32 and cells._parts[1].amounts.size == np.count_nonzero(a)
+    np.testing.assert_array_equal(whole.gains, cells.gains)
+    for x, y in zip(whole.entries(), cells.entries(), strict=True):
+        np.testing.assert_array_equal(x, y)
+    steps, states, src, kind, tgt, amt = whole.entries()
+    t, s = np.nonzero(a)
+    n = 1 + t.size
+    np.testing.assert_array_equal(states[1:n], cols[s])
+    np.testing.assert_array_equal(tgt[1:n], t)
+    np.testing.assert_array_equal(amt[1:n], a[t, s])
+    assert set(steps) == {2} and amt.size == 1 + t.size + np.count_nonzero(a[:, :7])
+    assert (kind[1:] == 3).all() and (src[1:] == SOURCES.index("practice")).all()
+
+
+def test_a_run_without_ledger_entries_gives_every_other_output_unchanged():
+    """`ledger_entries=False` (sweeps, calibrations) keeps only each step's gains: the run is
+    the same, its tables are the same but for influence_sources, which it refuses by name."""
+    import pandas as pd
+
+    full = RuleMakingModel(seed=4, steps=16).run()
+    lean = RuleMakingModel(seed=4, steps=16, ledger_entries=False).run()
+    a, b = full.tables(), lean.tables()
+    assert set(a) - set(b) == {"influence_sources"} and set(b) <= set(a)
+    for name in b:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True)
+    np.testing.assert_array_equal(full.world.influence, lean.world.influence)
+    assert "influence_sources" not in lean.recorder.names() and lean.ledger._parts == []
+    with pytest.raises(KeyError, match="kept no ledger entries"):
+        lean.table("influence_sources")

@@ -12,27 +12,83 @@ Each step's credited gains are kept two ways:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
 
-from sim.engine.types import Array, IntArray
+from sim.engine.types import AnyArray, Array, IntArray
 
 TARGET_KINDS = ("", "forum", "link", "state")
-_KEEP_WHOLE = 1 << 16  # a credited matrix larger than this is stored as its non-zero entries at once
+_KEEP_WHOLE = 1 << 16  # a credited matrix larger than this keeps only its non-zero cells at once
+
+
+class _Entries(NamedTuple):
+    """Credited gains, one per state: amounts[k] to states[k] on targets[k]."""
+
+    step: int
+    source: int
+    kind: int
+    states: IntArray
+    targets: IntArray
+    amounts: Array
+
+
+class _Matrix(NamedTuple):
+    """A [target, column] matrix of gains kept whole (small: a sweep may never read it);
+    `cols` maps its columns to states (None: column j is state j)."""
+
+    step: int
+    source: int
+    kind: int
+    cols: IntArray | None
+    amounts: Array
+
+
+class _Cells(NamedTuple):
+    """A large matrix's non-zero cells: row-major positions `flat` (32-bit when they fit)
+    in a matrix of `ncols` columns, and their amounts, in row-major order."""
+
+    step: int
+    source: int
+    kind: int
+    cols: IntArray | None
+    ncols: int
+    flat: AnyArray  # int32, or int64 for a matrix of 2**31 cells or more
+    amounts: Array
+
+
+def _cells(m: _Matrix) -> _Cells:
+    a = m.amounts
+    nz = a != 0.0
+    flat = np.flatnonzero(nz)
+    small = flat.astype(np.int32) if a.size < 2**31 else flat
+    return _Cells(m.step, m.source, m.kind, m.cols, a.shape[1], small, a.ravel()[nz.ravel()])
+
+
+def _as_entries(part: _Entries | _Matrix | _Cells) -> _Entries:
+    if isinstance(part, _Entries):
+        return part
+    c = _cells(part) if isinstance(part, _Matrix) else part
+    flat = c.flat.astype(np.int64)
+    targets, col = np.divmod(flat, c.ncols)
+    states = col if c.cols is None else c.cols[col]
+    return _Entries(c.step, c.source, c.kind, states, targets, c.amounts)
 
 
 class Ledger:
-    def __init__(self, n_states: int, n_actions: int, sources: Sequence[str]) -> None:
+    def __init__(self, n_states: int, n_actions: int, sources: Sequence[str], keep: bool = True) -> None:
+        """`keep=False`: only this step's gains are kept, not the entries (a sweep's or a
+        calibration's run, which never reads them: a big world's state-to-state credit is most
+        of its memory)."""
+        self.keep = keep
         self.gains = np.zeros((n_states, n_actions))
         self.sources = list(sources)
         self._source = {s: k for k, s in enumerate(self.sources)}
         self.step = 0
-        # entries, in the order they were credited: (step, states, source, target kind, targets,
-        # amounts); a matrix is kept whole, as (step, None, source, kind, its columns' states or
-        # None for all, [target, column] amounts), until the entries are read
-        self._parts: list[tuple[int, IntArray | None, int, int, IntArray | None, Array]] = []
+        # what was credited, in order: entries, small matrices kept whole, large matrices'
+        # non-zero cells (12 bytes each); all read as entries by `entries`
+        self._parts: list[_Entries | _Matrix | _Cells] = []
 
     def reset(self, step: int) -> None:
         """A new step: this step's gains start at 0 (the ledger keeps every step)."""
@@ -54,6 +110,8 @@ class Ledger:
         amounts = np.asarray(amounts, dtype=float)
         if col is not None:
             np.add.at(self.gains[:, col], states, amounts)
+        if not self.keep:
+            return
         keep = amounts != 0.0
         if not keep.any():
             return
@@ -62,15 +120,9 @@ class Ledger:
             if targets is None
             else np.asarray(targets, dtype=np.int64)
         )
+        kind = TARGET_KINDS.index(target_kind)
         self._parts.append(
-            (
-                self.step,
-                states[keep],
-                self._source[source],
-                TARGET_KINDS.index(target_kind),
-                tgt[keep],
-                amounts[keep],
-            )
+            _Entries(self.step, self._source[source], kind, states[keep], tgt[keep], amounts[keep])
         )
 
     def add_matrix(
@@ -82,44 +134,33 @@ class Ledger:
         if col is not None:
             total = amounts.sum(axis=0)
             self.gains[np.arange(amounts.shape[1]) if cols is None else cols, col] += total
-        part = (self.step, None, self._source[source], TARGET_KINDS.index(target_kind), cols, amounts)
-        # small matrices are kept whole until the entries are read (a sweep may never read them);
-        # large ones (a big world's state-to-state credit) become entries now, which keeps only
-        # their non-zero amounts, with 32-bit indices
-        self._parts.append(self._entries_of(part) if amounts.size > _KEEP_WHOLE else part)
+        if not self.keep:
+            return
+        part = _Matrix(self.step, self._source[source], TARGET_KINDS.index(target_kind), cols, amounts)
+        # a big world's state-to-state credit keeps only its non-zero cells, now
+        self._parts.append(_cells(part) if amounts.size > _KEEP_WHOLE else part)
 
-    @staticmethod
-    def _entries_of(
-        part: tuple[int, IntArray | None, int, int, IntArray | None, Array],
-    ) -> tuple[int, IntArray | None, int, int, IntArray | None, Array]:
-        step, states, source, kind, cols, amounts = part
-        if states is not None:
-            return part
-        t, s = np.nonzero(amounts)
-        src = s if cols is None else cols[s]
-        # indices of states, forums and links (far below 2**31): 32 bits, widened when read
-        return (step, src.astype(np.int32), source, kind, t.astype(np.int32), amounts[t, s])
-
-    def _flush(self) -> None:
-        """Turn the kept matrices into entries, in place."""
-        for k, part in enumerate(self._parts):
-            self._parts[k] = self._entries_of(part)
+    def _read(self) -> list[_Entries]:
+        if not self.keep:
+            raise RuntimeError(
+                "this run kept no ledger entries (its model was built with ledger_entries=False)"
+            )
+        self._parts = [_cells(p) if isinstance(p, _Matrix) else p for p in self._parts]  # read once
+        return [_as_entries(p) for p in self._parts]
 
     def entries(self) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, Array]:
         """All entries so far: steps, states, source codes, target kinds, targets, amounts."""
-        self._flush()
-        if not self._parts:
+        parts = self._read()
+        if not parts:
             z = np.zeros(0, dtype=np.int64)
             return z, z, z, z, z, np.zeros(0)
-        parts = [
-            (p[0], p[1], p[2], p[3], p[4], p[5]) for p in self._parts if p[1] is not None and p[4] is not None
-        ]
-        steps = np.concatenate([np.full(p[1].size, p[0], dtype=np.int64) for p in parts])
-        states = np.concatenate([p[1] for p in parts]).astype(np.int64, copy=False)
-        src = np.concatenate([np.full(p[1].size, p[2], dtype=np.int64) for p in parts])
-        kind = np.concatenate([np.full(p[1].size, p[3], dtype=np.int64) for p in parts])
-        tgt = np.concatenate([p[4] for p in parts]).astype(np.int64, copy=False)
-        amt = np.concatenate([p[5] for p in parts])
+        n = [p.states.size for p in parts]
+        steps = np.repeat(np.array([p.step for p in parts], dtype=np.int64), n)
+        states = np.concatenate([p.states for p in parts]).astype(np.int64, copy=False)
+        src = np.repeat(np.array([p.source for p in parts], dtype=np.int64), n)
+        kind = np.repeat(np.array([p.kind for p in parts], dtype=np.int64), n)
+        tgt = np.concatenate([p.targets for p in parts]).astype(np.int64, copy=False)
+        amt = np.concatenate([p.amounts for p in parts])
         return steps, states, src, kind, tgt, amt
 
     def totals(self, n_steps: int, n_states: int) -> Array:
@@ -133,14 +174,31 @@ class Ledger:
         self, years: Array, names: list[str], forum_names: list[str], link_names: list[str]
     ) -> pd.DataFrame:
         """One row per credited gain: step, year, state, source, target_type, target, gain."""
-        steps, states, src, kind, tgt, amt = self.entries()
+        parts = self._read()
         # targets as one list of labels: "", forums, links, states (categorical columns are
-        # compact and fast for the millions of rows a large world produces)
+        # compact and fast for the millions of rows a large world produces); a part has one
+        # step, source and target kind, so those columns are repeated per part
         labels = ["", *forum_names, *link_names, *names]
-        offset = np.array([0, 1, 1 + len(forum_names), 1 + len(forum_names) + len(link_names)])
-        target = np.where(kind == 0, 0, offset[kind] + np.maximum(tgt, 0))
+        offset = [0, 1, 1 + len(forum_names), 1 + len(forum_names) + len(link_names)]
         uniq = list(dict.fromkeys(labels))  # a name may be both a forum's and a state's
-        code = np.array([uniq.index(x) for x in labels], dtype=np.int64)
+        n = [p.states.size for p in parts]
+        steps = np.repeat(np.array([p.step for p in parts], dtype=np.int64), n)
+        target = (
+            np.concatenate(
+                [
+                    np.maximum(p.targets, 0) + offset[p.kind] if p.kind else np.zeros(p.states.size, np.int64)
+                    for p in parts
+                ]
+            )
+            if parts
+            else np.zeros(0, dtype=np.int64)
+        )
+        if len(uniq) < len(labels):
+            target = np.array([uniq.index(x) for x in labels], dtype=np.int64)[target]
+        states = np.concatenate([p.states for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        src = np.repeat(np.array([p.source for p in parts], dtype=np.int64), n)
+        kind = np.repeat(np.array([p.kind for p in parts], dtype=np.int64), n)
+        amt = np.concatenate([p.amounts for p in parts]) if parts else np.zeros(0)
 
         def cat(codes: IntArray, categories: list[str]) -> Any:
             return cast(Any, pd.Categorical).from_codes(codes, categories=categories)
@@ -152,7 +210,8 @@ class Ledger:
                 "state": cat(states, list(names)),
                 "source": cat(src, self.sources),
                 "target_type": cat(kind, list(TARGET_KINDS)),
-                "target": cat(code[target], uniq),
+                "target": cat(target, uniq),
                 "gain": amt,
-            }
+            },
+            copy=False,  # every array is new: no copy, and no consolidation of millions of rows
         )

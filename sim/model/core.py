@@ -73,7 +73,12 @@ class RuleMakingModel(mesa.Model):
 
     Flat keyword parameters change scenario values, `__` standing for the `.` of a `--set`
     key path: `RuleMakingModel(seed=1, model__synergy=0.5, influence__decay=0.1)`. This is
-    what `mesa.batch_run` needs (`parameters={"model__synergy": [0, 1], ...}`)."""
+    what `mesa.batch_run` needs (`parameters={"model__synergy": [0, 1], ...}`).
+
+    `ledger_entries=False` keeps only each step's credited gains, not the ledger's entries, so
+    the run has no influence_sources table: what sweeps and calibrations use, since their
+    metrics never read it (in a big world those entries are most of a run's memory and a
+    quarter of its time). Every other output is the same."""
 
     def __init__(
         self,
@@ -81,6 +86,8 @@ class RuleMakingModel(mesa.Model):
         seed: int | None = None,
         steps: int | None = None,
         overrides: list[str] | tuple[str, ...] = (),
+        *,
+        ledger_entries: bool = True,
         **params: Any,
     ) -> None:
         from sim.scenario.loader import parse_assignment
@@ -111,7 +118,9 @@ class RuleMakingModel(mesa.Model):
         self.actions: tuple[str, ...] = ACTION_NAMES
         self.world = w = build_world(sc, self.actions)
         self.gain_col = {a: k for k, a in enumerate(self.actions)}
-        self.ledger = Ledger(w.N, w.A, SOURCES)  # every credited gain, by source and target
+        # every credited gain, by source and target (`ledger_entries=False`: this step's gains
+        # only, for runs that never read the influence_sources table: sweeps, calibrations)
+        self.ledger = Ledger(w.N, w.A, SOURCES, keep=ledger_entries)
         self.gains = self.ledger.gains  # this step's credited gains, by action
         col = self.gain_col
         self.pulls = Pulls(
@@ -181,7 +190,7 @@ class RuleMakingModel(mesa.Model):
         # every model alive (about 2 MB a baseline run: gigabytes over a sweep). All agents
         # exist now, so the counter is no longer needed.
         mesa.Agent._ids.pop(self, None)
-        self.recorder = Recorder(w, self.n_steps, self.stack is not None)
+        self.recorder = Recorder(w, self.n_steps, self.stack is not None, with_sources=ledger_entries)
         self._datacollector: Any = None  # made when first read (`datacollector`)
         self._refresh()
         self.running = True

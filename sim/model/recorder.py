@@ -29,10 +29,20 @@ STATE_SERIES = ("influence", "reputation", "openness")
 TABLES = ("states", "forums", "model", "events", "dependence", "ecosystem", "emulation", "influence_sources")
 
 
+def labels(values: Sequence[str], idx: IntArray) -> Any:
+    """values[idx] as a column of pandas' own string type: the same column as from an object
+    array of the strings, built by taking from the few distinct values (several times faster).
+    A negative index counts from the end, as in numpy."""
+    return pd.Series(list(values), dtype=None if len(values) else object).array.take(np.asarray(idx))
+
+
 class Recorder:
-    def __init__(self, w: World, n_steps: int, with_stack: bool) -> None:
+    def __init__(self, w: World, n_steps: int, with_stack: bool, with_sources: bool = True) -> None:
+        """`with_sources=False`: the run keeps no ledger entries, so it has no influence_sources
+        table."""
         t = n_steps + 1
         self.w = w
+        self.with_sources = with_sources
         self.n = 0
         self.s = {k: np.full((t, w.N), np.nan) for k in STATE_SERIES}
         self.res = np.full((t, w.N, 3), np.nan)
@@ -87,32 +97,38 @@ class Recorder:
     def ecosystem(self, dep: Array, years: Array) -> pd.DataFrame:
         """Mean technical-layer (model) shares of each supplier among each region's states."""
         w = self.w
-        frames = []
+        parts: list[tuple[IntArray, int, IntArray, Array]] = []  # steps, region, suppliers, shares
         for r, region in enumerate(w.region_names):
             buyers = np.flatnonzero(w.region == r)
             if not region or buyers.size == 0:
                 continue
             share = dep[:, 1, buyers, :].mean(axis=1)  # [T, supplier]
             st_, su = np.nonzero(share >= 0.01)
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "step": st_.astype(np.int64),
-                        "year": years[st_],
-                        "region": region,
-                        "supplier": np.array(w.names, dtype=object)[su],
-                        "share": share[st_, su],
-                    }
-                )
-            )
-        cols = ["step", "year", "region", "supplier", "share"]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+            parts.append((st_, r, su, share[st_, su]))
+        if not parts:
+            return pd.DataFrame(columns=["step", "year", "region", "supplier", "share"])
+        st_ = np.concatenate([p[0] for p in parts]).astype(np.int64)
+        return pd.DataFrame(
+            {
+                "step": st_,
+                "year": years[st_],
+                "region": labels(w.region_names, np.concatenate([np.full(p[0].size, p[1]) for p in parts])),
+                "supplier": labels(w.names, np.concatenate([p[2] for p in parts])),
+                "share": np.concatenate([p[3] for p in parts]),
+            }
+        )
 
     # ------------------------------------------------------------------ tables
     def names(self) -> tuple[str, ...]:
-        """The tables of this run, in the order `tables` gives them (the stack's only with it)."""
+        """The tables of this run, in the order `tables` gives them (the stack's only with it,
+        influence_sources only with the ledger's entries)."""
         stack = ("dependence", "ecosystem")
-        return tuple(n for n in TABLES if self.dependence is not None or n not in stack)
+        return tuple(
+            n
+            for n in TABLES
+            if (self.dependence is not None or n not in stack)
+            and (self.with_sources or n != "influence_sources")
+        )
 
     def _steps(self) -> tuple[IntArray, Array]:
         steps = np.arange(self.n)
@@ -122,12 +138,11 @@ class Recorder:
         """`states.parquet`: one row per step and state (step-major, states in scenario order)."""
         w, t = self.w, self.n
         steps, years = self._steps()
-        action_names = np.array([*w.actions, "none"], dtype=object)
         states: dict[str, AnyArray] = {
             "step": np.repeat(steps, w.N),
             "year": np.repeat(years, w.N),
-            "state": np.tile(np.array(w.names, dtype=object), t),
-            "action": action_names[self.action[:t].ravel()],
+            "state": labels(w.names, np.tile(np.arange(w.N), t)),
+            "action": labels([*w.actions, "none"], self.action[:t].ravel()),  # -1: none
         }
         for key, series in (self.derived() if derived is None else derived).items():
             states[key] = series.ravel()
@@ -148,7 +163,7 @@ class Recorder:
         forum_cols: dict[str, AnyArray] = {
             "step": np.repeat(steps, w.F),
             "year": np.repeat(years, w.F),
-            "forum": np.tile(np.array(w.forum_names, dtype=object), t),
+            "forum": labels(w.forum_names, np.tile(np.arange(w.F), t)),
             "active": self.active[:t].ravel(),
             "members": self.members[:t].ravel(),
             "weight": self.weight[:t].ravel(),
@@ -185,19 +200,25 @@ class Recorder:
             {
                 "step": st_.astype(np.int64),
                 "year": years[st_],
-                "layer": np.array(LAYERS, dtype=object)[la],
-                "state": np.array(w.names, dtype=object)[bu],
-                "supplier": np.array(w.names, dtype=object)[su],
+                "layer": labels(LAYERS, la),
+                "state": labels(w.names, bu),
+                "supplier": labels(w.names, su),
                 "share": dep[st_, la, bu, su],
-            }
+            },
+            copy=False,  # every array is new (none is a view of the recorder's)
         )
 
     def emulation_table(self, follow_threshold: float) -> pd.DataFrame:
         """`emulation.parquet`: who emulates whom at the end: each follower, the sharer that
         moved it most, and how much."""
-        names = np.array(self.w.names, dtype=object)
         follower, leader, pull = influence.leaders(self.w.received, follow_threshold)
-        return pd.DataFrame({"follower": names[follower], "leader": names[leader], "received": pull})
+        return pd.DataFrame(
+            {
+                "follower": labels(self.w.names, follower),
+                "leader": labels(self.w.names, leader),
+                "received": pull,
+            }
+        )
 
     def table(self, name: str, log: EventLog, follow_threshold: float, ledger: Ledger) -> pd.DataFrame:
         """One table of `tables`, built alone (what `RecorderView` reads)."""
@@ -218,6 +239,10 @@ class Recorder:
         if name == "emulation":
             return self.emulation_table(follow_threshold)
         if name == "influence_sources":
+            if not self.with_sources:
+                raise KeyError(
+                    "no influence_sources table: the run kept no ledger entries (ledger_entries=False)"
+                )
             return ledger.table(self._steps()[1], self.w.names, self.w.forum_names, self.w.link_names)
         raise KeyError(f"unknown table {name!r} (tables: {', '.join(self.names())})")
 
@@ -235,7 +260,8 @@ class Recorder:
             tables["dependence"] = self.dependence_table()
             tables["ecosystem"] = self.ecosystem(self.dependence[: self.n], years)
         tables["emulation"] = self.emulation_table(follow_threshold)
-        tables["influence_sources"] = ledger.table(years, w.names, w.forum_names, w.link_names)
+        if self.with_sources:
+            tables["influence_sources"] = ledger.table(years, w.names, w.forum_names, w.link_names)
         return tables
 
 

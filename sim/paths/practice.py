@@ -168,7 +168,8 @@ def coefficients(v: Sharing, idx: IntArray) -> Array:
     """[N targets, n sharers] pull coefficients."""
     p = v.params
     fit = 1.0 + p.soft_fit * v.soft[idx][None, :] * (1.0 - v.cap[:, 1])[:, None]
-    return fit * v.ties.current()[:, idx] * (_per_sharer(v, idx)[None, :] * v.openness[:, None])
+    ties = np.take(v.ties.current(), idx, axis=1)  # = [:, idx], about twice as fast on a big world
+    return fit * ties * (_per_sharer(v, idx)[None, :] * v.openness[:, None])
 
 
 def apply(v: Sharing, idx: IntArray) -> None:
@@ -176,7 +177,7 @@ def apply(v: Sharing, idx: IntArray) -> None:
     coef = coefficients(v, idx)
     v.pulls.add_pos(CHANNEL, idx, coef)
     if p.capacity_building > 0:
-        reach = np.minimum(1.0, v.ties.matrix[:, idx].sum(axis=1))
+        reach = np.minimum(1.0, np.take(v.ties.matrix, idx, axis=1).sum(axis=1))
         v.openness += share(p.capacity_building * reach) * (1.0 - v.openness)
 
 
@@ -191,7 +192,7 @@ def potential(v: Sharing, idx: IntArray) -> Array:
     sum_j size_j * openness_j * tie_ji * dist_ji * (1 + soft_fit * soft_i * (1 - reg_j)),
     times the sharer's own factor; computed as two matrix-vector products."""
     p = v.params
-    td = v.ties.current()[:, idx] * cross_distance(v.pos, v.pos[idx])
+    td = np.take(v.ties.current(), idx, axis=1) * cross_distance(v.pos, v.pos[idx])
     a = v.size * v.openness
     plain = a @ td
     soft = (a * (1.0 - v.cap[:, 1])) @ td

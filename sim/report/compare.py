@@ -278,8 +278,10 @@ def figures(rep: Report, cmp: Comparison, pal: Palette) -> None:
             ax.axvline(0, color="k", lw=0.8)
             ax.grid(axis="y", visible=False)
             ax.set_xlabel(f"compute at {end}, {lb} relative to {la} (%)")
+            # a replication where A's compute is 0 has no ratio: a state averaged over fewer says so
             listed = "; ".join(f"{r.state} {r['mean']:+.1f}%" + (f" [{r.lo:+.1f}, {r.hi:+.1f}]" if np.isfinite(r.lo)
-                               else "") for _, r in changed.iterrows())  # fmt: skip
+                               else "") + (f" (over {int(r.n)} of {n}: A's compute is 0 in the others)"
+                               if int(r.n) < n else "") for _, r in changed.iterrows())  # fmt: skip
             whose = ("one state whose compute differs" if len(changed) == 1
                      else f"{len(changed)} states whose compute differs")  # fmt: skip
             pairs = f"per paired replication, then averaged over {n}" if n > 1 else "one replication"

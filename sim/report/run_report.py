@@ -904,6 +904,7 @@ def levers(rep: Report, t: dict[str, pd.DataFrame], pal: Palette, ctx: dict[str,
             fig, axes = plt.subplots(1, len(names), figsize=(min(14, 2.2 + 3.6 * len(names)), 3.4), sharey=True,
                                      squeeze=False)  # fmt: skip
             ends = []
+            end = float(t["states"].year.max())
             for ax, lever in zip(axes[0], names, strict=True):
                 d = b[b.lever == lever]
                 actor = str(panel[panel.lever == lever].actor.iloc[0])
@@ -913,7 +914,12 @@ def levers(rep: Report, t: dict[str, pd.DataFrame], pal: Palette, ctx: dict[str,
                 v = d["mean"].iloc[-1]
                 ax.annotate(f"{v:.3g}", (d.year.iloc[-1], v), xytext=(3, 0), textcoords="offset points",
                             fontsize=8, va="center", annotation_clip=False)  # fmt: skip
-                ends.append(f"{lever} {v:.3g}")
+                stops = float(d.year.iloc[-1])
+                # a series that stops before the run's end is quoted at its own last point
+                ends.append(
+                    f"{lever} {v:.3g}"
+                    + (f" (at {until(stops)}, where its series stops)" if stops < end - 1e-9 else "")
+                )
             axes[0, 0].set_ylabel(ylabel)
             fig.subplots_adjust(wspace=0.15)
             text = f"{caption} At {ctx['end']}: {'; '.join(ends)}. Colour: the wielder's."

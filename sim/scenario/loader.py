@@ -311,16 +311,25 @@ def parse_assignment(assignment: str) -> tuple[str, Any]:
 def patch_for(raw: dict, key: str, value: Any) -> dict:
     """The variant (`extends:`) patch that sets one key path of `raw`: named list items become
     `[{name: ...}]`, so that merging the patch changes that one value and keeps the rest (used
-    by `sim calibrate`'s calibrated variant and `sim explore`'s saved variant)."""
+    by `sim calibrate`'s calibrated variant and `sim explore`'s saved variant). A list item is
+    addressed by name or by position, as in `--set`; the patch names it (variants merge list
+    items by name), so an item without a name cannot be patched."""
     parts = key.split(".")
     node: Any = raw
     patch: dict = {}
     cur: Any = patch
     for i, part in enumerate(parts):
         if isinstance(node, list):
-            entry: dict = {"name": part}
+            k = item_index(node, part)
+            item = node[k] if k is not None else {}
+            name = item.get("name", part) if isinstance(item, dict) else part
+            if k is not None and not (isinstance(item, dict) and "name" in item):
+                raise ValueError(
+                    f"{'.'.join(parts[: i + 1])}: the item has no name, so a variant cannot patch it"
+                )
+            entry: dict = {"name": name}
             cur.append(entry)
-            cur, node = entry, next((x for x in node if isinstance(x, dict) and x.get("name") == part), {})
+            cur, node = entry, item
             continue
         nxt = node.get(part) if isinstance(node, dict) else None
         if i == len(parts) - 1:
