@@ -177,7 +177,7 @@ def test_the_calibrated_patch_sets_named_list_items():
     assert patch_for(raw, "forums.-1.weight", 2.0) == {
         "forums": [{"name": raw["forums"][-1]["name"], "weight": 2.0}]
     }
-    with pytest.raises(ValueError, match="has no name"):
+    with pytest.raises(ScenarioError, match="has no name"):
         patch_for({"xs": [{"a": 1}]}, "xs.0.a", 2)
 
 

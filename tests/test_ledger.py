@@ -109,7 +109,11 @@ def test_large_matrices_keep_only_their_non_zero_cells_and_read_as_small_ones(mo
     np.testing.assert_array_equal(states[1:n], cols[s])
     np.testing.assert_array_equal(tgt[1:n], t)
     np.testing.assert_array_equal(amt[1:n], a[t, s])
-    assert set(steps) == {2} and amt.size == 1 + t.size + np.count_nonzero(a[:, :7])
+    t7, s7 = np.nonzero(a[:, :7])  # a matrix without a column map: column j is state j
+    np.testing.assert_array_equal(states[n:], s7)
+    np.testing.assert_array_equal(tgt[n:], t7)
+    np.testing.assert_array_equal(amt[n:], a[t7, s7])
+    assert set(steps) == {2} and amt.size == 1 + t.size + t7.size
     assert (kind[1:] == 3).all() and (src[1:] == SOURCES.index("practice")).all()
 
 
@@ -128,3 +132,66 @@ def test_a_run_without_ledger_entries_gives_every_other_output_unchanged():
     assert "influence_sources" not in lean.recorder.names() and lean.ledger._parts == []
     with pytest.raises(KeyError, match="kept no ledger entries"):
         lean.table("influence_sources")
+
+
+def test_an_empty_emulation_table_keeps_its_column_types(tmp_path):
+    """No state follows anyone: the emulation table has no rows, and its name columns stay
+    object columns (Parquet's null type), as they were before names were taken by index."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from sim.runner import RunTask, run_one, write_run
+
+    res = run_one(RunTask("baseline", 1, 4, overrides=(("influence.follow_threshold", 1000.0),)))
+    t = res.tables["emulation"]
+    assert len(t) == 0 and t["follower"].dtype == object and t["leader"].dtype == object
+    out = write_run(res, tmp_path / "r", "test")
+    schema = pq.read_schema(out / "emulation.parquet")
+    assert str(schema.field("follower").type) == "null" and str(schema.field("leader").type) == "null"
+    full = run_one(RunTask("baseline", 1, 4)).tables["emulation"]
+    assert len(full) > 0 and pd.api.types.is_string_dtype(full["follower"])
+
+
+@pytest.mark.parametrize("limit", [1 << 16, 3])
+def test_the_table_is_the_entries_labelled(monkeypatch, limit):
+    """`table` (filled part by part, codes in their final types) gives the entries labelled:
+    a forum named like a state, a forum named "", a target of -1, matrices kept whole or as
+    cells, with and without a column map."""
+    import pandas as pd
+
+    from sim.engine import ledger as ledger_mod
+
+    monkeypatch.setattr(ledger_mod, "_KEEP_WHOLE", limit)
+    rng = np.random.default_rng(8)
+    names, forums, links = ["A", "B", "C", "D"], ["B", "", "F"], ["B~F"]
+    lg = ledger_mod.Ledger(4, 3, SOURCES)
+    for step in range(3):
+        lg.reset(step)
+        lg.add(0, "discourse", np.array([0, 1, 2]), np.array([0.5, 0.0, 0.25]), "forum", np.array([0, 1, -1]))
+        lg.add(None, "reputation", np.array([3]), np.array([0.1]))
+        lg.add(1, "brokerage", np.array([2]), np.array([0.3]), "link", np.array([0]))
+        m = rng.random((4, 2)) * (rng.random((4, 2)) < 0.6)
+        lg.add_matrix(2, "practice", m, "state", np.array([3, 1]))
+        lg.add_matrix(None, "discourse", rng.random((3, 4)), "forum")
+    years = np.array([2016.0, 2016.25, 2016.5])
+    got = lg.table(years, names, forums, links)
+    steps, states, src, kind, tgt, amt = lg.entries()
+    labels = ["", *forums, *links, *names]
+    offset = np.array([0, 1, 1 + len(forums), 1 + len(forums) + len(links)])
+    where = np.where(kind == 0, 0, offset[kind] + np.maximum(tgt, 0))
+    uniq = list(dict.fromkeys(labels))
+    expected = pd.DataFrame(
+        {
+            "step": steps,
+            "year": years[steps],
+            "state": pd.Categorical([names[i] for i in states], categories=names),
+            "source": pd.Categorical([SOURCES[i] for i in src], categories=SOURCES),
+            "target_type": pd.Categorical(
+                [ledger_mod.TARGET_KINDS[i] for i in kind], categories=ledger_mod.TARGET_KINDS
+            ),
+            "target": pd.Categorical([labels[i] for i in where], categories=uniq),
+            "gain": amt,
+        }
+    )
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert set(got.target) >= {"B", "", "B~F", "D"} and len(got) == amt.size > 40

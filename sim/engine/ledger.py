@@ -66,6 +66,20 @@ def _cells(m: _Matrix) -> _Cells:
     return _Cells(m.step, m.source, m.kind, m.cols, a.shape[1], small, a.ravel()[nz.ravel()])
 
 
+def _size(part: _Entries | _Matrix | _Cells) -> int:
+    """How many entries a part holds."""
+    if isinstance(part, _Entries):
+        return int(part.states.size)
+    if isinstance(part, _Cells):
+        return int(part.flat.size)
+    return int(np.count_nonzero(part.amounts))
+
+
+def _code_type(n_categories: int) -> type[np.signedinteger[Any]]:
+    """The integer type pandas gives the codes of a categorical of this many categories."""
+    return np.int8 if n_categories < 127 else np.int16 if n_categories < 32767 else np.int32
+
+
 def _as_entries(part: _Entries | _Matrix | _Cells) -> _Entries:
     if isinstance(part, _Entries):
         return part
@@ -174,31 +188,35 @@ class Ledger:
         self, years: Array, names: list[str], forum_names: list[str], link_names: list[str]
     ) -> pd.DataFrame:
         """One row per credited gain: step, year, state, source, target_type, target, gain."""
-        parts = self._read()
+        self._read()  # (refuses a ledger without entries; small matrices become cells)
         # targets as one list of labels: "", forums, links, states (categorical columns are
-        # compact and fast for the millions of rows a large world produces); a part has one
-        # step, source and target kind, so those columns are repeated per part
+        # compact and fast for the millions of rows a large world produces)
         labels = ["", *forum_names, *link_names, *names]
         offset = [0, 1, 1 + len(forum_names), 1 + len(forum_names) + len(link_names)]
         uniq = list(dict.fromkeys(labels))  # a name may be both a forum's and a state's
-        n = [p.states.size for p in parts]
-        steps = np.repeat(np.array([p.step for p in parts], dtype=np.int64), n)
-        target = (
-            np.concatenate(
-                [
-                    np.maximum(p.targets, 0) + offset[p.kind] if p.kind else np.zeros(p.states.size, np.int64)
-                    for p in parts
-                ]
-            )
-            if parts
-            else np.zeros(0, dtype=np.int64)
-        )
-        if len(uniq) < len(labels):
-            target = np.array([uniq.index(x) for x in labels], dtype=np.int64)[target]
-        states = np.concatenate([p.states for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-        src = np.repeat(np.array([p.source for p in parts], dtype=np.int64), n)
-        kind = np.repeat(np.array([p.kind for p in parts], dtype=np.int64), n)
-        amt = np.concatenate([p.amounts for p in parts]) if parts else np.zeros(0)
+        relabel = np.array([uniq.index(x) for x in labels]) if len(uniq) < len(labels) else None
+        # the columns are filled part by part, each part's entries made and dropped in turn, in
+        # the codes' final integer types: the peak is the table, not the table plus int64
+        # copies of every entry (a part has one step, source and target kind)
+        total = sum(_size(p) for p in self._parts)
+        steps = np.empty(total, dtype=np.int64)
+        states = np.empty(total, dtype=_code_type(len(names)))
+        src = np.empty(total, dtype=_code_type(len(self.sources)))
+        kind = np.empty(total, dtype=_code_type(len(TARGET_KINDS)))
+        target = np.empty(total, dtype=_code_type(len(uniq)))
+        amt = np.empty(total)
+        at = 0
+        for part in self._parts:
+            e = _as_entries(part)
+            k = slice(at, at + e.states.size)
+            steps[k], states[k], src[k], kind[k], amt[k] = e.step, e.states, e.source, e.kind, e.amounts
+            if not e.kind:
+                target[k] = 0
+            elif relabel is None:
+                np.add(np.maximum(e.targets, 0), offset[e.kind], out=target[k], casting="unsafe")
+            else:
+                target[k] = relabel[np.maximum(e.targets, 0) + offset[e.kind]]
+            at = k.stop
 
         def cat(codes: IntArray, categories: list[str]) -> Any:
             return cast(Any, pd.Categorical).from_codes(codes, categories=categories)
@@ -206,7 +224,7 @@ class Ledger:
         return pd.DataFrame(
             {
                 "step": steps,
-                "year": years[steps] if steps.size else np.zeros(0),
+                "year": years[steps] if total else np.zeros(0),
                 "state": cat(states, list(names)),
                 "source": cat(src, self.sources),
                 "target_type": cat(kind, list(TARGET_KINDS)),

@@ -76,8 +76,8 @@ class RuleMakingModel(mesa.Model):
     what `mesa.batch_run` needs (`parameters={"model__synergy": [0, 1], ...}`).
 
     `ledger_entries=False` keeps only each step's credited gains, not the ledger's entries, so
-    the run has no influence_sources table: what sweeps and calibrations use, since their
-    metrics never read it (in a big world those entries are most of a run's memory and a
+    the run has no influence_sources table: what sweeps, comparisons, claims and calibrations
+    use, since their metrics never read it (in a big world those entries are most of a run's memory and a
     quarter of its time). Every other output is the same."""
 
     def __init__(

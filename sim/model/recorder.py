@@ -30,10 +30,14 @@ TABLES = ("states", "forums", "model", "events", "dependence", "ecosystem", "emu
 
 
 def labels(values: Sequence[str], idx: IntArray) -> Any:
-    """values[idx] as a column of pandas' own string type: the same column as from an object
-    array of the strings, built by taking from the few distinct values (several times faster).
-    A negative index counts from the end, as in numpy."""
-    return pd.Series(list(values), dtype=None if len(values) else object).array.take(np.asarray(idx))
+    """values[idx] as the same column as from an object array of the strings (pandas' string
+    type when pandas infers it), built by taking from the few distinct values (several times
+    faster). A negative index counts from the end, as in numpy. No rows: an object array, as
+    before (pandas keeps it as object, written as Parquet's null type)."""
+    idx = np.asarray(idx)
+    if idx.size == 0:
+        return np.empty(0, dtype=object)
+    return pd.Series(list(values)).array.take(idx)
 
 
 class Recorder:
@@ -337,6 +341,10 @@ class RecorderView(mesa.DataCollector):
 
     def _recorded(self, name: str) -> pd.DataFrame:
         if name not in self._names:
+            if name == "influence_sources" and not self._rec.with_sources:
+                raise KeyError(
+                    "no influence_sources table: the run kept no ledger entries (ledger_entries=False)"
+                )
             raise KeyError(f"unknown table {name!r} (tables: {', '.join(self._names)})")
         frame: pd.DataFrame = self._get(f"table:{name}", lambda: self._table(name))
         return frame

@@ -324,8 +324,9 @@ def patch_for(raw: dict, key: str, value: Any) -> dict:
             item = node[k] if k is not None else {}
             name = item.get("name", part) if isinstance(item, dict) else part
             if k is not None and not (isinstance(item, dict) and "name" in item):
-                raise ValueError(
-                    f"{'.'.join(parts[: i + 1])}: the item has no name, so a variant cannot patch it"
+                where = ".".join(parts[: i + 1])
+                raise ScenarioError(
+                    [Problem("variant patch", where, "the item has no name, so a variant cannot patch it")]
                 )
             entry: dict = {"name": name}
             cur.append(entry)
