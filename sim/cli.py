@@ -329,7 +329,9 @@ def _cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
     if args.out and Path(args.out).exists():
         raise SimError(f"{args.out}: output directory already exists; choose another --out")
     overrides = tuple(parse_assignment(a) for a in args.overrides)
-    sides = load_sides([args.scenario_a, args.scenario_b], args.steps, overrides, args.allow_large)
+    sides = load_sides(
+        [args.scenario_a, args.scenario_b], args.steps, overrides, args.allow_large, tables=False
+    )
     check_overlap(*sides)
     check_writable(Path(args.out) if args.out else Path("results"))
     run = compare_runs(

@@ -4,11 +4,13 @@ above the limits unless `--allow-large` is given (docs/reliability.md).
 The estimates come from the scaling measured on the 2-core reference machine (issue 15's
 table: 200 / 1000 / 2000 states x 20 forums x 100 steps took 0.17 / 1.7 / 10 s): time per
 step grows as N^1.43 up to 1000 states and N^2.56 beyond. Memory is about 120 bytes per pair
-of states for the world's arrays plus 8 bytes per pair and step for the credit ledger, which
-keeps who moved whom in every step (`benchmarks/bench_run.py`, December 2026: a 1000-state
-run of 100 steps peaked at about 1 GB and a 2000-state run at 3.7 GB). They are rough
-(within a factor of about 2) and serve only to stop work that cannot finish, not to predict
-run times.
+of states for the world's arrays; a run whose tables are written (`sim run`, replications)
+adds about 24 bytes per pair and step: the credit ledger keeps who moved whom in every step,
+and its `influence_sources` table is built from it (3 December 2026: a 1000-state run of 100
+steps peaked at 0.7 GB after its steps and 2.5 GB with its tables). Sweeps, comparisons,
+claims and calibrations keep no ledger entries (a 2000-state run: about 0.3 GB). The
+estimates are rough (within a factor of about 2) and serve only to stop work that cannot
+finish, not to predict run times.
 """
 
 from __future__ import annotations
@@ -48,18 +50,22 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:,.1f} h"
 
 
-def run_cost(states: int, steps: int) -> Cost:
-    """Estimated time and peak memory of one run."""
+def run_cost(states: int, steps: int, tables: bool = True) -> Cost:
+    """Estimated time and peak memory of one run; `tables=False`: a run that computes metrics
+    only, without the ledger's entries (sweeps, comparisons, claims, calibrations)."""
     n = max(states, 1)
     per_step = 7e-4 + 1.71e-3 * (n / 200) ** 1.43
     if n > 1000:
         per_step *= (n / 1000) ** 1.13  # 1.43 + 1.13 = 2.56 beyond 1000 states
-    return Cost(n, steps, per_step * steps, 100e6 + 120.0 * n * n + 8.0 * n * n * steps)
+    ledger = 24.0 * n * n * steps if tables else 0.0
+    return Cost(n, steps, per_step * steps, 100e6 + 120.0 * n * n + ledger)
 
 
-def check_run(states: int, steps: int, allow: bool = False, what: str = "this run") -> Cost:
+def check_run(
+    states: int, steps: int, allow: bool = False, what: str = "this run", tables: bool = True
+) -> Cost:
     """Refuse a run above the limits (unless `allow`), saying the estimate and the flag."""
-    cost = run_cost(states, steps)
+    cost = run_cost(states, steps, tables)
     over = []
     if steps > MAX_STEPS:
         over.append(f"more than {MAX_STEPS:,} steps")
@@ -76,7 +82,7 @@ def check_run(states: int, steps: int, allow: bool = False, what: str = "this ru
 
 def check_sweep(runs: int, states: int, steps: int, allow: bool = False, what: str = "this sweep") -> Cost:
     """Refuse a sweep above the limits (unless `allow`); the limits of one run apply too."""
-    cost = check_run(states, steps, allow, f"each run of {what}")
+    cost = check_run(states, steps, allow, f"each run of {what}", tables=False)
     hours = runs * cost.seconds / 3600
     over = []
     if runs > MAX_RUNS:

@@ -356,3 +356,15 @@ def test_a_failed_run_has_the_same_columns_in_the_same_order_as_an_ok_run():
     )
     assert (ok["status"], bad["status"]) == ("ok", "failed")
     assert list(ok) == list(bad)
+
+
+def test_the_memory_estimate_counts_the_ledger_only_where_tables_are_built(tmp_path):
+    """A 2,000-state world of 100 steps: refused for `sim run` (its tables need about 10 GB)
+    but within the limits for a sweep, whose runs keep no ledger entries (about 0.6 GB)."""
+    from sim.limits import MAX_RUN_BYTES, check_run, check_sweep, run_cost
+
+    run, sweep = run_cost(2000, 100), run_cost(2000, 100, tables=False)
+    assert run.bytes > MAX_RUN_BYTES > 4 * sweep.bytes
+    with pytest.raises(SimError, match="GB per run"):
+        check_run(2000, 100)
+    assert check_sweep(10, 2000, 100).bytes == sweep.bytes

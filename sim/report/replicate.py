@@ -142,9 +142,14 @@ class Side:
 
 
 def load_sides(
-    args: Sequence[str | None], steps: int | None, overrides: tuple[tuple[str, Any], ...], allow_large: bool
+    args: Sequence[str | None],
+    steps: int | None,
+    overrides: tuple[tuple[str, Any], ...],
+    allow_large: bool,
+    tables: bool = True,
 ) -> list[Side]:
-    """Validate every scenario (all problems of all of them at once) and its size."""
+    """Validate every scenario (all problems of all of them at once) and its size (`tables`:
+    whether its runs build their tables, as replications do; comparisons do not)."""
     from sim.limits import check_run
     from sim.runner import scenario_of
     from sim.scenario.loader import scenario_source
@@ -161,7 +166,9 @@ def load_sides(
     if problems:
         raise ScenarioError(problems)
     for side in sides:
-        check_run(len(side.scenario.states), side.scenario.n_steps, allow_large, f"each run of {side.name}")
+        check_run(
+            len(side.scenario.states), side.scenario.n_steps, allow_large, f"each run of {side.name}", tables
+        )
     return sides
 
 
