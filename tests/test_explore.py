@@ -430,8 +430,15 @@ def test_the_page_works_offline_in_a_real_browser(tmp_path):
             shots = {name: drive.figure(page, name) for name in ("influence", "punching", "alignment")}
             drive.move_slider(page, "model.synergy")  # to the end of its range: 3
             t1 = time.perf_counter()
-            after = drive.run_and_wait(page, before)
+            run = page.get_by_role("button", name="Run", exact=True)
+            run.click()
+            # the run is in a thread: the page says so, keeps the last figures, and takes no second Run
+            page.locator(".sim-running").first.wait_for(timeout=10_000)
+            assert run.is_disabled() and drive.status(page) == before
+            after = drive.wait_for_status(page, before)
             ran = time.perf_counter() - t1
+            page.locator(".sim-running").first.wait_for(state="detached", timeout=10_000)
+            assert run.is_enabled()
             assert "model.synergy=3" in after, after
             changed = {}
             deadline = time.monotonic() + 15

@@ -153,6 +153,11 @@ def switch_lever(page: Any, name: str) -> None:
 def run_and_wait(page: Any, before: str, timeout_ms: float = 60_000) -> str:
     """Click Run and wait until the status line tells of the new run."""
     page.get_by_role("button", name="Run", exact=True).click()
+    return wait_for_status(page, before, timeout_ms)
+
+
+def wait_for_status(page: Any, before: str, timeout_ms: float = 60_000) -> str:
+    """Wait until the status line tells of a run other than `before`."""
     page.wait_for_function(
         "prev => { const e = document.querySelector('.sim-status'); return e && e.innerText !== prev; }",
         arg=before,

@@ -126,8 +126,10 @@ def Page() -> None:
     values, set_values = solara.use_state(cast(dict[str, float], {}))  # the sliders the user moved
     off, set_off = solara.use_state(cast(frozenset[str], frozenset()))
     seeds, set_seeds = solara.use_state(3)
-    # (outcome, the scenario as it is or None): one state, so the figures are drawn once, with both
-    result, set_result = solara.use_state(cast(tuple[Outcome, Outcome | None] | None, None))
+    # the run asked for last (its settings and a serial number: asking again runs again); it runs
+    # in a thread, so the page stays live, and the figures of the last finished run stay shown
+    request, set_request = solara.use_state(cast(tuple[Settings, int] | None, None))
+    shown = solara.use_ref(cast(tuple[Outcome, Outcome | None] | None, None))
     message, set_message = solara.use_state("")
     folder, set_folder = solara.use_state(os.environ.get(ENV_FOLDER) or str(Path.cwd()))
     name, set_name = solara.use_state("")
@@ -145,31 +147,44 @@ def Page() -> None:
     def execute(vals: dict, levers_off: frozenset, n: int) -> None:
         if isinstance(setup, Exception):
             return
-        settings = Settings(dict(vals), frozenset(levers_off), n)
-        try:
-            out = run(setup, settings)
-            ref = None
-            key = (setup.source, n)
-            if not (overrides(setup, settings) or settings.off):
-                cache[key] = out  # the scenario as it is, on these seeds: the reference of what follows
-            else:
-                if key not in cache:
-                    cache[key] = run(setup, Settings(seeds=n))
-                ref = cache[key]
-        except Exception as exc:
-            set_message(_error(exc))
-            return
-        set_result((out, ref))
-        set_message("")
+        set_request((Settings(dict(vals), frozenset(levers_off), n), (request[1] + 1) if request else 0))
+
+    def work() -> tuple[Outcome, Outcome | None] | None:
+        """The requested run (in a thread), with the scenario as it is on the same seeds."""
+        if request is None or isinstance(setup, Exception):
+            return None
+        settings = request[0]
+        out = run(setup, settings)
+        key = (setup.source, settings.seeds)
+        if not (overrides(setup, settings) or settings.off):
+            cache[key] = out  # the scenario as it is, on these seeds: the reference of what follows
+            return out, None
+        if key not in cache:
+            cache[key] = run(setup, Settings(seeds=settings.seeds))
+        return out, cache[key]
+
+    # one run at a time: a new request waits for the one running (use_thread runs them in turn);
+    # not cancelled by tracing the thread, which would slow the model down
+    job = solara.use_thread(work, dependencies=[request], intrusive_cancel=False)
+    running = job.state in (
+        solara.ResultState.STARTING,
+        solara.ResultState.WAITING,
+        solara.ResultState.RUNNING,
+    )
+    if job.state == solara.ResultState.FINISHED and job.value is not None:
+        shown.current = job.value
+    failed = _error(job.error) if job.state == solara.ResultState.ERROR and job.error is not None else ""
 
     def first_run() -> None:
         set_values({})
         set_off(frozenset())
         set_saved("")
         if isinstance(setup, Exception):  # no figures of the scenario shown before: they would mislead
-            set_result(None)
+            shown.current = None
+            set_request(None)
             set_message(_error(setup))
             return
+        set_message("")
         set_name(re.sub(r"[^A-Za-z0-9_-]", "_", Path(scenario).stem).lstrip("_-")[:60] + "_explored")
         home = Path(setup.source).resolve().parent
         # a variant of a user's file goes beside it (`extends:` reads only there); of a shipped one,
@@ -216,7 +231,9 @@ def Page() -> None:
         )
         solara.SliderInt("", value=seeds, min=1, max=MAX_SEEDS, on_value=set_seeds)
         with solara.Row():
-            solara.Button("Run", color="primary", on_click=lambda: execute(values, off, seeds))
+            solara.Button(
+                "Run", color="primary", disabled=running, on_click=lambda: execute(values, off, seeds)
+            )
             solara.Button("Reset", on_click=first_run)
         Heading("Save as a variant file", "extends the scenario; never replaces a file")
         solara.InputText("Folder", value=folder, on_value=set_folder)
@@ -226,10 +243,13 @@ def Page() -> None:
             (solara.Success if saved.startswith("saved") else solara.Error)(saved, classes=["sim-saved"])
 
     with solara.Column():
-        if message:
-            solara.Error(message, classes=["sim-message"])
+        if message or failed:
+            solara.Error(message or failed, classes=["sim-message"])
+        if running and request is not None:
+            solara.Text(f"running {request[0].seeds} seeds ...", classes=["sim-running"])
+        result = shown.current
         if result is not None:
             solara.Text(f"Ran {result[0].text}", classes=["sim-status"])
             Figures(*result)
-        elif not message:
+        elif not (message or failed):
             solara.Text("running ...", classes=["sim-status"])
