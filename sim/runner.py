@@ -195,9 +195,12 @@ def _as_task(task: RunTask | Mapping[str, Any]) -> RunTask:
     return task if isinstance(task, RunTask) else RunTask(**task)
 
 
-def run_one(task: RunTask | Mapping[str, Any], scenario: Scenario | None = None) -> RunResult:
+def run_one(
+    task: RunTask | Mapping[str, Any], scenario: Scenario | None = None, tables: Sequence[str] | None = None
+) -> RunResult:
     """Build, run and tabulate one model; raises `ScenarioError` on a bad scenario.
-    `scenario`: the task's scenario when the caller has already validated it."""
+    `scenario`: the task's scenario when the caller has already validated it; `tables`: only
+    these tables (default: all; without influence_sources the ledger keeps no entries)."""
     from sim.model import RuleMakingModel
     from sim.scenario import scenario_hash
 
@@ -206,9 +209,9 @@ def run_one(task: RunTask | Mapping[str, Any], scenario: Scenario | None = None)
     started = _now()
     t0 = time.perf_counter()
     with one_blas_thread():
-        model = RuleMakingModel(sc)
+        model = RuleMakingModel(sc, ledger_entries=tables is None or "influence_sources" in tables)
         model.run()
-        tables = model.tables()
+        made = model.tables() if tables is None else {name: model.table(name) for name in tables}
     wall = time.perf_counter() - t0
     return RunResult(
         scenario_name=sc.name,
@@ -216,7 +219,7 @@ def run_one(task: RunTask | Mapping[str, Any], scenario: Scenario | None = None)
         scenario=sc,
         seed=model.seed_used,
         steps=model.steps,
-        tables=tables,
+        tables=made,
         wall_seconds=wall,
         started=started,
         finished=_now(),

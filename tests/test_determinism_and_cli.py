@@ -46,6 +46,11 @@ def test_run_one_is_picklable_and_deterministic(tmp_path):
     assert r1.steps == 6 and r1.seed == 5 and r1.scenario_sha256 == r2.scenario_sha256
     pd.testing.assert_frame_equal(r1.tables["states"], r2.tables["states"])
     assert run_one(RunTask(str(p), seed=6, steps=6)).scenario_sha256 == r1.scenario_sha256  # seed excluded
+    # only the tables asked for, the same as among all (the explorer's runs ask for two)
+    few = run_one(cfg, tables=("states", "model"))
+    assert set(few.tables) == {"states", "model"}
+    for name in few.tables:
+        pd.testing.assert_frame_equal(few.tables[name], r1.tables[name], check_exact=True)
 
 
 def _sim(*args: str, cwd: Path) -> subprocess.CompletedProcess:

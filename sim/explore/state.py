@@ -310,7 +310,7 @@ def run(setup: Setup, settings: Settings) -> Outcome:
     seeds = seeds_of(setup, settings.seeds)
     states, world = [], []
     for seed in seeds:
-        res = run_one(RunTask(scenario=setup.source, seed=seed, content=raw))
+        res = run_one(RunTask(scenario=setup.source, seed=seed, content=raw), tables=("states", "model"))
         s = res.tables["states"][["year", "state", "influence_share", "resource_share", "punching_ratio"]]
         states.append(s.assign(seed=seed))
         world.append(res.tables["model"][["year", "alignment_index"]].assign(seed=seed))
