@@ -7,7 +7,7 @@ step grows as N^1.43 up to 1000 states and N^2.56 beyond. Memory is about 120 by
 of states for the world's arrays; a run whose tables are written (`sim run`, replications)
 adds about 24 bytes per pair and step: the credit ledger keeps who moved whom in every step,
 and its `influence_sources` table is built from it (3 December 2026: a 1000-state run of 100
-steps peaked at 0.7 GB after its steps and 2.5 GB with its tables). Sweeps, comparisons,
+steps peaked at 0.7 GB after its steps and 2.2 GB with its tables). Sweeps, comparisons,
 claims and calibrations keep no ledger entries (a 2000-state run: about 0.3 GB). The
 estimates are rough (within a factor of about 2) and serve only to stop work that cannot
 finish, not to predict run times.

@@ -154,17 +154,18 @@ class Ledger:
         # a big world's state-to-state credit keeps only its non-zero cells, now
         self._parts.append(_cells(part) if amounts.size > _KEEP_WHOLE else part)
 
-    def _read(self) -> list[_Entries]:
+    def _compact(self) -> None:
+        """Before reading: refuse a ledger without entries; small matrices become cells (once)."""
         if not self.keep:
             raise RuntimeError(
                 "this run kept no ledger entries (its model was built with ledger_entries=False)"
             )
-        self._parts = [_cells(p) if isinstance(p, _Matrix) else p for p in self._parts]  # read once
-        return [_as_entries(p) for p in self._parts]
+        self._parts = [_cells(p) if isinstance(p, _Matrix) else p for p in self._parts]
 
     def entries(self) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, Array]:
         """All entries so far: steps, states, source codes, target kinds, targets, amounts."""
-        parts = self._read()
+        self._compact()
+        parts = [_as_entries(p) for p in self._parts]
         if not parts:
             z = np.zeros(0, dtype=np.int64)
             return z, z, z, z, z, np.zeros(0)
@@ -188,7 +189,7 @@ class Ledger:
         self, years: Array, names: list[str], forum_names: list[str], link_names: list[str]
     ) -> pd.DataFrame:
         """One row per credited gain: step, year, state, source, target_type, target, gain."""
-        self._read()  # (refuses a ledger without entries; small matrices become cells)
+        self._compact()
         # targets as one list of labels: "", forums, links, states (categorical columns are
         # compact and fast for the millions of rows a large world produces)
         labels = ["", *forum_names, *link_names, *names]
