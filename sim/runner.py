@@ -204,6 +204,15 @@ def run_one(
     from sim.model import RuleMakingModel
     from sim.scenario import scenario_hash
 
+    if tables is not None:  # checked before the run, not after it
+        from sim.model.recorder import TABLES
+
+        known = (*TABLES, "powers")
+        if isinstance(tables, str) or not all(isinstance(t, str) for t in tables):
+            raise TypeError(f"tables: a sequence of table names (of {', '.join(known)}), got {tables!r}")
+        unknown = [t for t in tables if t not in known]
+        if unknown:
+            raise ValueError(f"unknown tables {', '.join(map(repr, unknown))} (tables: {', '.join(known)})")
     task = _as_task(task)
     sc = scenario if scenario is not None else scenario_of(task)
     started = _now()

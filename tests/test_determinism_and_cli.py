@@ -51,6 +51,10 @@ def test_run_one_is_picklable_and_deterministic(tmp_path):
     assert set(few.tables) == {"states", "model"}
     for name in few.tables:
         pd.testing.assert_frame_equal(few.tables[name], r1.tables[name], check_exact=True)
+    with pytest.raises(ValueError, match="unknown tables 'nope'"):
+        run_one(cfg, tables=("states", "nope"))
+    with pytest.raises(TypeError, match="a sequence of table names"):
+        run_one(cfg, tables="states")
 
 
 def _sim(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -429,17 +429,22 @@ def test_the_page_works_offline_in_a_real_browser(tmp_path):
             assert "as the scenario is" in before and "3 seeds" in before
             shots = {name: drive.figure(page, name) for name in ("influence", "punching", "alignment")}
             drive.move_slider(page, "model.synergy")  # to the end of its range: 3
+            # 10 seeds (and the scenario as it is on them): a run of seconds, long enough to watch
+            seeds = page.locator(".sim-seeds").first.get_by_role("slider")
+            seeds.focus()
+            seeds.press("End")
             t1 = time.perf_counter()
             run = page.get_by_role("button", name="Run", exact=True)
             run.click()
             # the run is in a thread: the page says so, keeps the last figures, and takes no second Run
             page.locator(".sim-running").first.wait_for(timeout=10_000)
             assert run.is_disabled() and drive.status(page) == before
+            assert "running 10 seeds" in page.locator(".sim-running").first.inner_text()
             after = drive.wait_for_status(page, before)
             ran = time.perf_counter() - t1
             page.locator(".sim-running").first.wait_for(state="detached", timeout=10_000)
             assert run.is_enabled()
-            assert "model.synergy=3" in after, after
+            assert "model.synergy=3" in after and "10 seeds" in after, after
             changed = {}
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline:  # the images arrive just after the status line

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -120,6 +121,17 @@ def Figures(outcome: Outcome, reference: Outcome | None) -> None:
             solara.Image(draw(outcome, reference), format="png", classes=[f"sim-figure-{name}"])
 
 
+@dataclass(frozen=True)
+class Done:
+    """A finished request: its serial number, the scenario it ran, and its (outcome, the
+    scenario as it is or None), or the message of its error."""
+
+    serial: int
+    source: str
+    result: tuple[Outcome, Outcome | None] | None
+    error: str = ""
+
+
 @solara.component
 def Page() -> None:
     scenario, set_scenario = solara.use_state(initial_scenario())
@@ -127,9 +139,11 @@ def Page() -> None:
     off, set_off = solara.use_state(cast(frozenset[str], frozenset()))
     seeds, set_seeds = solara.use_state(3)
     # the run asked for last (its settings and a serial number: asking again runs again); it runs
-    # in a thread, so the page stays live, and the figures of the last finished run stay shown
+    # in a thread, so the page stays live, and the figures of the last finished run of this
+    # scenario stay shown: (scenario source, (outcome, the scenario as it is or None))
     request, set_request = solara.use_state(cast(tuple[Settings, int] | None, None))
-    shown = solara.use_ref(cast(tuple[Outcome, Outcome | None] | None, None))
+    serials = solara.use_ref(0)  # never reused, so an old answer is never taken for a new one
+    shown = solara.use_ref(cast(tuple[str, tuple[Outcome, Outcome | None]] | None, None))
     message, set_message = solara.use_state("")
     folder, set_folder = solara.use_state(os.environ.get(ENV_FOLDER) or str(Path.cwd()))
     name, set_name = solara.use_state("")
@@ -147,21 +161,26 @@ def Page() -> None:
     def execute(vals: dict, levers_off: frozenset, n: int) -> None:
         if isinstance(setup, Exception):
             return
-        set_request((Settings(dict(vals), frozenset(levers_off), n), (request[1] + 1) if request else 0))
+        serials.current += 1
+        set_request((Settings(dict(vals), frozenset(levers_off), n), serials.current))
 
-    def work() -> tuple[Outcome, Outcome | None] | None:
-        """The requested run (in a thread), with the scenario as it is on the same seeds."""
+    def work() -> Done | None:
+        """The requested run (in a thread), with the scenario as it is on the same seeds; an
+        error is returned as its message (raised, Solara would log its traceback)."""
         if request is None or isinstance(setup, Exception):
             return None
-        settings = request[0]
-        out = run(setup, settings)
-        key = (setup.source, settings.seeds)
-        if not (overrides(setup, settings) or settings.off):
-            cache[key] = out  # the scenario as it is, on these seeds: the reference of what follows
-            return out, None
-        if key not in cache:
-            cache[key] = run(setup, Settings(seeds=settings.seeds))
-        return out, cache[key]
+        settings, serial = request
+        try:
+            out = run(setup, settings)
+            key = (setup.source, settings.seeds)
+            if not (overrides(setup, settings) or settings.off):
+                cache[key] = out  # the scenario as it is, on these seeds: the reference of what follows
+                return Done(serial, setup.source, (out, None))
+            if key not in cache:
+                cache[key] = run(setup, Settings(seeds=settings.seeds))
+            return Done(serial, setup.source, (out, cache[key]))
+        except Exception as exc:
+            return Done(serial, setup.source, None, _error(exc))
 
     # one run at a time: a new request waits for the one running (use_thread runs them in turn);
     # not cancelled by tracing the thread, which would slow the model down
@@ -171,9 +190,12 @@ def Page() -> None:
         solara.ResultState.WAITING,
         solara.ResultState.RUNNING,
     )
-    if job.state == solara.ResultState.FINISHED and job.value is not None:
-        shown.current = job.value
-    failed = _error(job.error) if job.state == solara.ResultState.ERROR and job.error is not None else ""
+    # only the answer to the current request counts (not one left from before a reset)
+    done = job.value if job.state == solara.ResultState.FINISHED else None
+    current = done is not None and request is not None and done.serial == request[1]
+    if current and done is not None and done.result is not None:
+        shown.current = (done.source, done.result)
+    failed = done.error if current and done is not None else ""
 
     def first_run() -> None:
         set_values({})
@@ -229,7 +251,8 @@ def Page() -> None:
             f"Seeds: {seeds}",
             "the seeds of sim run --replications n (its replications 0 to n-1; about 0.2 s each)",
         )
-        solara.SliderInt("", value=seeds, min=1, max=MAX_SEEDS, on_value=set_seeds)
+        with solara.Column(gap="0px", classes=["sim-seeds"]):
+            solara.SliderInt("", value=seeds, min=1, max=MAX_SEEDS, on_value=set_seeds)
         with solara.Row():
             solara.Button(
                 "Run", color="primary", disabled=running, on_click=lambda: execute(values, off, seeds)
@@ -247,7 +270,12 @@ def Page() -> None:
             solara.Error(message or failed, classes=["sim-message"])
         if running and request is not None:
             solara.Text(f"running {request[0].seeds} seeds ...", classes=["sim-running"])
-        result = shown.current
+        # the last figures of this scenario (never another scenario's, under this one's controls)
+        result = (
+            shown.current[1]
+            if shown.current and not isinstance(setup, Exception) and (shown.current[0] == setup.source)
+            else None
+        )
         if result is not None:
             solara.Text(f"Ran {result[0].text}", classes=["sim-status"])
             Figures(*result)
