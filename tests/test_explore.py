@@ -418,6 +418,8 @@ def test_the_page_works_offline_in_a_real_browser(tmp_path):
             pytest.fail("chromium is missing: .ci/run installs it with apt")
         pytest.skip("no browser: Debian's chromium is missing (apt-get install chromium, as .ci/run does)")
     pytest.importorskip("playwright.sync_api", reason="playwright is missing (requirements/dev.txt)")
+    from playwright.sync_api import expect
+
     server = drive.start(cwd=tmp_path)
     try:
         with drive.browser() as b:
@@ -438,12 +440,14 @@ def test_the_page_works_offline_in_a_real_browser(tmp_path):
             run.click()
             # the run is in a thread: the page says so, keeps the last figures, and takes no second Run
             page.locator(".sim-running").first.wait_for(timeout=10_000)
-            assert run.is_disabled() and drive.status(page) == before
+            # the widgets are updated one by one: wait for each state rather than read it once
+            expect(run).to_be_disabled(timeout=5_000)
+            assert drive.status(page) == before
             assert "running 10 seeds" in page.locator(".sim-running").first.inner_text()
             after = drive.wait_for_status(page, before)
             ran = time.perf_counter() - t1
             page.locator(".sim-running").first.wait_for(state="detached", timeout=10_000)
-            assert run.is_enabled()
+            expect(run).to_be_enabled(timeout=10_000)
             assert "model.synergy=3" in after and "10 seeds" in after, after
             changed = {}
             deadline = time.monotonic() + 15
