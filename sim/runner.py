@@ -220,7 +220,7 @@ def run_one(
     with one_blas_thread():
         model = RuleMakingModel(sc, ledger_entries=tables is None or "influence_sources" in tables)
         model.run()
-        made = model.tables() if tables is None else {name: model.table(name) for name in tables}
+        made = model.tables(tables)
     wall = time.perf_counter() - t0
     return RunResult(
         scenario_name=sc.name,

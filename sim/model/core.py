@@ -18,6 +18,7 @@ default) follows MODEL.md section 2:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -475,7 +476,10 @@ class RuleMakingModel(mesa.Model):
             return self.powers.table()
         return self.recorder.table(name, self.log, self.scenario.influence.follow_threshold, self.ledger)
 
-    def tables(self) -> dict[str, pd.DataFrame]:
-        out = self.recorder.tables(self.log, self.scenario.influence.follow_threshold, self.ledger)
-        out["powers"] = self.powers.table()
-        return out
+    def tables(self, names: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+        """The output tables `names` (default: all, `powers` last), each built once."""
+        rec = [n for n in names if n != "powers"] if names is not None else None
+        out = self.recorder.tables(self.log, self.scenario.influence.follow_threshold, self.ledger, rec)
+        if names is None or "powers" in names:
+            out["powers"] = self.powers.table()
+        return out if names is None else {n: out[n] for n in names}

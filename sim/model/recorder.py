@@ -250,23 +250,22 @@ class Recorder:
             return ledger.table(self._steps()[1], self.w.names, self.w.forum_names, self.w.link_names)
         raise KeyError(f"unknown table {name!r} (tables: {', '.join(self.names())})")
 
-    def tables(self, log: EventLog, follow_threshold: float, ledger: Ledger) -> dict[str, pd.DataFrame]:
-        w = self.w
-        _, years = self._steps()
-        derived = self.derived()
-        tables = {
-            "states": self.states_table(derived),
-            "forums": self.forums_table(),
-            "model": self.model_table(derived),
-            "events": log.table(),
-        }
-        if self.dependence is not None:
-            tables["dependence"] = self.dependence_table()
-            tables["ecosystem"] = self.ecosystem(self.dependence[: self.n], years)
-        tables["emulation"] = self.emulation_table(follow_threshold)
-        if self.with_sources:
-            tables["influence_sources"] = ledger.table(years, w.names, w.forum_names, w.link_names)
-        return tables
+    def tables(
+        self, log: EventLog, follow_threshold: float, ledger: Ledger, names: Sequence[str] | None = None
+    ) -> dict[str, pd.DataFrame]:
+        """The tables `names` (default: all of this run's, in `names()` order), the influence
+        indicators computed once for the states and model tables."""
+        want = list(self.names()) if names is None else list(names)
+        derived = self.derived() if {"states", "model"} & set(want) else None
+        out: dict[str, pd.DataFrame] = {}
+        for name in want:
+            if name == "states":
+                out[name] = self.states_table(derived)
+            elif name == "model":
+                out[name] = self.model_table(derived)
+            else:
+                out[name] = self.table(name, log, follow_threshold, ledger)
+        return out
 
 
 # ----------------------------------------------------------------------------- Mesa's view
