@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -440,14 +441,21 @@ def test_the_page_works_offline_in_a_real_browser(tmp_path):
             run.click()
             # the run is in a thread: the page says so, keeps the last figures, and takes no second Run
             page.locator(".sim-running").first.wait_for(timeout=10_000)
-            # the widgets are updated one by one: wait for each state rather than read it once
+            # the widgets are updated one by one: wait for each state rather than read it once;
+            # nothing else that asks for a run (Reset, the scenario menu) takes a click meanwhile
+            reset = page.get_by_role("button", name="Reset", exact=True)
+            menu = page.locator(".sim-scenario").first
             expect(run).to_be_disabled(timeout=5_000)
+            expect(reset).to_be_disabled(timeout=5_000)
+            expect(menu).to_have_class(re.compile("v-input--is-disabled"), timeout=5_000)
             assert drive.status(page) == before
             assert "running 10 seeds" in page.locator(".sim-running").first.inner_text()
             after = drive.wait_for_status(page, before)
             ran = time.perf_counter() - t1
             page.locator(".sim-running").first.wait_for(state="detached", timeout=10_000)
             expect(run).to_be_enabled(timeout=10_000)
+            expect(reset).to_be_enabled(timeout=10_000)
+            expect(menu).not_to_have_class(re.compile("v-input--is-disabled"), timeout=10_000)
             assert "model.synergy=3" in after and "10 seeds" in after, after
             changed = {}
             deadline = time.monotonic() + 15

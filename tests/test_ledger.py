@@ -132,6 +132,71 @@ def test_a_run_without_ledger_entries_gives_every_other_output_unchanged():
     assert "influence_sources" not in lean.recorder.names() and lean.ledger._parts == []
     with pytest.raises(KeyError, match="kept no ledger entries"):
         lean.table("influence_sources")
+    with pytest.raises(KeyError, match="kept no ledger entries"):  # Mesa's DataCollector face
+        lean.datacollector.get_table_dataframe("influence_sources")
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_misspelt_source_or_target_kind_fails_whether_or_not_entries_are_kept(keep):
+    """A run without entries (a sweep's) checks a credit's source and target kind as a full
+    run does, so a misspelt name cannot pass in sweeps and fail only in `sim run`."""
+    from sim.engine.ledger import Ledger
+
+    lg = Ledger(4, 3, SOURCES, keep=keep)
+    one = np.ones((4, 2))
+    with pytest.raises(KeyError, match="unknown ledger source 'practise'"):
+        lg.add(0, "practise", np.array([0]), np.array([1.0]))
+    with pytest.raises(KeyError, match="unknown ledger source 'practise'"):
+        lg.add_matrix(0, "practise", one, "state", np.array([0, 1]))
+    with pytest.raises(KeyError, match="unknown ledger target kind 'states'"):
+        lg.add_matrix(0, SOURCES[0], one, "states", np.array([0, 1]))
+    with pytest.raises(KeyError, match="unknown ledger target kind 'states'"):
+        lg.add(0, SOURCES[0], np.array([0]), np.array([1.0]), "states")
+    np.testing.assert_array_equal(lg.gains, 0.0)  # nothing was credited before the check
+    lg.add_matrix(0, SOURCES[0], one, "state", np.array([0, 1]))
+    assert lg.gains[:2, 0].tolist() == [4.0, 4.0] and len(lg._parts) == int(keep)
+
+
+def test_every_credit_source_and_target_kind_written_in_the_code_is_the_ledgers():
+    """Read from the source, whatever a scenario fires: every `ledger.add` / `add_matrix` /
+    `pulls.add_target` call names a known source and target kind (by a literal or a module's
+    NAME), and every credited pull channel's ledger source is a known one."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    import sim
+    from sim.engine.ledger import TARGET_KINDS
+
+    where = {"add": (1, "source", 4, "target_kind"), "add_matrix": (1, "source", 3, "target_kind"),
+             "add_target": (4, "kind", None, None)}  # fmt: skip
+    root = Path(sim.__file__).parent
+    found: list[tuple[str, str, str]] = []
+    for path in sorted(root.rglob("*.py")):
+        module = importlib.import_module("sim." + ".".join(path.relative_to(root).with_suffix("").parts))
+        for call in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+                continue
+            receiver = ast.unparse(call.func.value)
+            if call.func.attr not in where or not ("ledger" in receiver or "pulls" in receiver):
+                continue
+            s_at, s_kw, k_at, k_kw = where[call.func.attr]
+            kw = {k.arg: k.value for k in call.keywords}
+            for at, name, known in ((s_at, s_kw, SOURCES), (k_at, k_kw, TARGET_KINDS)):
+                node = call.args[at] if at is not None and len(call.args) > at else kw.get(name)
+                if isinstance(node, ast.Constant):
+                    value = node.value
+                elif isinstance(node, ast.Name) and isinstance(getattr(module, node.id, None), str):
+                    value = getattr(module, node.id)
+                else:
+                    continue  # a channel's source (checked below) or a value passed through
+                found.append((f"{path.name}:{call.lineno}", name or "", value))
+                assert value in known, f"{path.name}:{call.lineno}: {name} {value!r} is not one of {known}"
+    assert {v for _, n, v in found if n in ("source", "kind")} >= {"frameworks", "reputation", "hosting"}
+    assert len(found) >= 12, found  # the calls were found (a renamed method would leave none)
+    m = RuleMakingModel(seed=1, steps=1)
+    channels = [*m.pulls.text_channels.values(), *m.pulls.pos_channels.values(), m.pulls.link_channel]
+    assert {c.ledger_source for c in channels if c.credit is not None} <= set(SOURCES)
 
 
 def test_an_empty_emulation_table_keeps_its_column_types(tmp_path):

@@ -109,6 +109,15 @@ class Ledger:
         self.step = step
         self.gains.fill(0.0)
 
+    def _codes(self, source: str, target_kind: str) -> tuple[int, int]:
+        """The codes of a credit's source and target kind, checked whether or not the entries
+        are kept (a misspelt source fails in a sweep as it does in `sim run`)."""
+        if source not in self._source:
+            raise KeyError(f"unknown ledger source {source!r} (known: {', '.join(self.sources)})")
+        if target_kind not in TARGET_KINDS:
+            raise KeyError(f"unknown ledger target kind {target_kind!r} (known: {list(TARGET_KINDS)})")
+        return self._source[source], TARGET_KINDS.index(target_kind)
+
     def add(
         self,
         col: int | None,
@@ -120,6 +129,7 @@ class Ledger:
     ) -> None:
         """Credit `amounts[k]` to `states[k]` (on gain column `col`, None: the ledger only),
         from `source`, on `targets[k]` of `target_kind`. Zero amounts are not kept."""
+        src, kind = self._codes(source, target_kind)
         states = np.asarray(states, dtype=np.int64)
         amounts = np.asarray(amounts, dtype=float)
         if col is not None:
@@ -134,23 +144,21 @@ class Ledger:
             if targets is None
             else np.asarray(targets, dtype=np.int64)
         )
-        kind = TARGET_KINDS.index(target_kind)
-        self._parts.append(
-            _Entries(self.step, self._source[source], kind, states[keep], tgt[keep], amounts[keep])
-        )
+        self._parts.append(_Entries(self.step, src, kind, states[keep], tgt[keep], amounts[keep]))
 
     def add_matrix(
         self, col: int | None, source: str, amounts: Array, target_kind: str, sources: IntArray | None = None
     ) -> None:
         """Credit a [target, source state] matrix of amounts (a forum text or a state position
         moved by each source); `sources` maps its columns to states (default: all states)."""
+        src, kind = self._codes(source, target_kind)
         cols = None if sources is None else np.asarray(sources, dtype=np.int64)
         if col is not None:
             total = amounts.sum(axis=0)
             self.gains[np.arange(amounts.shape[1]) if cols is None else cols, col] += total
         if not self.keep:
             return
-        part = _Matrix(self.step, self._source[source], TARGET_KINDS.index(target_kind), cols, amounts)
+        part = _Matrix(self.step, src, kind, cols, amounts)
         # a big world's state-to-state credit keeps only its non-zero cells, now
         self._parts.append(_cells(part) if amounts.size > _KEEP_WHOLE else part)
 

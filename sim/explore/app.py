@@ -182,8 +182,9 @@ def Page() -> None:
         except Exception as exc:
             return Done(serial, setup.source, None, _error(exc))
 
-    # one run at a time: a new request waits for the one running (use_thread runs them in turn);
-    # not cancelled by tracing the thread, which would slow the model down
+    # one run at a time: use_thread runs requests in turn (a click that reaches the server before
+    # the controls are disabled waits for the run in progress, and only the last answer is
+    # shown); not cancelled by tracing the thread, which would slow the model down
     job = solara.use_thread(work, dependencies=[request], intrusive_cancel=False)
     running = job.state in (
         solara.ResultState.STARTING,
@@ -235,7 +236,15 @@ def Page() -> None:
     solara.Title("sim explore")
     solara.Style(CSS)
     with solara.Sidebar():
-        solara.Select("Scenario", value=scenario, values=_choices(initial_scenario()), on_value=set_scenario)
+        # while seeds run, the page takes no new request: Run, Reset and the scenario wait for them
+        solara.Select(
+            "Scenario",
+            value=scenario,
+            values=_choices(initial_scenario()),
+            on_value=set_scenario,
+            disabled=running,
+            classes=["sim-scenario"],
+        )
         if isinstance(setup, Exception):
             solara.Error(_error(setup))
             return
@@ -257,7 +266,7 @@ def Page() -> None:
             solara.Button(
                 "Run", color="primary", disabled=running, on_click=lambda: execute(values, off, seeds)
             )
-            solara.Button("Reset", on_click=first_run)
+            solara.Button("Reset", disabled=running, on_click=first_run)
         Heading("Save as a variant file", "extends the scenario; never replaces a file")
         solara.InputText("Folder", value=folder, on_value=set_folder)
         solara.InputText("Variant name", value=name, on_value=set_name)

@@ -40,6 +40,9 @@ def labels(values: Sequence[str], idx: IntArray) -> Any:
     return pd.Series(list(values)).array.take(idx)
 
 
+NO_SOURCES = "no influence_sources table: the run kept no ledger entries (ledger_entries=False)"
+
+
 class Recorder:
     def __init__(self, w: World, n_steps: int, with_stack: bool, with_sources: bool = True) -> None:
         """`with_sources=False`: the run keeps no ledger entries, so it has no influence_sources
@@ -244,9 +247,7 @@ class Recorder:
             return self.emulation_table(follow_threshold)
         if name == "influence_sources":
             if not self.with_sources:
-                raise KeyError(
-                    "no influence_sources table: the run kept no ledger entries (ledger_entries=False)"
-                )
+                raise KeyError(NO_SOURCES)
             return ledger.table(self._steps()[1], self.w.names, self.w.forum_names, self.w.link_names)
         raise KeyError(f"unknown table {name!r} (tables: {', '.join(self.names())})")
 
@@ -341,9 +342,7 @@ class RecorderView(mesa.DataCollector):
     def _recorded(self, name: str) -> pd.DataFrame:
         if name not in self._names:
             if name == "influence_sources" and not self._rec.with_sources:
-                raise KeyError(
-                    "no influence_sources table: the run kept no ledger entries (ledger_entries=False)"
-                )
+                raise KeyError(NO_SOURCES)
             raise KeyError(f"unknown table {name!r} (tables: {', '.join(self._names)})")
         frame: pd.DataFrame = self._get(f"table:{name}", lambda: self._table(name))
         return frame
