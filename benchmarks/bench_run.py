@@ -183,24 +183,31 @@ def environment() -> str:
 # are started through a small launcher (a bare Python) whose own size is far below either figure.
 LAUNCHER = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
 CHILD = """
-import resource, sys
+import resource, sys, time
 sys.path.insert(0, {here!r})
 from bench_run import generated_scenario
 from sim.model import RuleMakingModel
+took = 0.0
 if {n}:
-    RuleMakingModel(generated_scenario({n}), ledger_entries={entries}).run()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    model = RuleMakingModel(generated_scenario({n}), ledger_entries={entries}).run()
+    if {tables}:
+        t0 = time.perf_counter()
+        model.tables()
+        took = time.perf_counter() - t0
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, took)
 """
 
 
-def child_peak(n_states: int, entries: bool = True) -> float:
+def child_peak(n_states: int, entries: bool = True, tables: bool = False) -> tuple[float, float]:
     """Peak resident memory (bytes) of a fresh Python that imports the model and, for
     n_states > 0, builds and runs a generated world of that many states (`entries=False`: as
-    sweeps and calibrations run it, without the ledger's entries)."""
-    code = CHILD.format(here=str(HERE), n=n_states, entries=entries)
+    sweeps and calibrations run it, without the ledger's entries; `tables`: then builds every
+    table, as `sim run` does before writing them), and how long the tables took (s)."""
+    code = CHILD.format(here=str(HERE), n=n_states, entries=entries, tables=tables)
     cmd = [sys.executable, "-S", "-c", LAUNCHER, sys.executable, "-c", code]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    return int(out.stdout.split()[-1]) * (1 if sys.platform == "darwin" else 1024)
+    peak, took = out.stdout.split()[-2:]
+    return int(peak) * (1 if sys.platform == "darwin" else 1024), float(took)
 
 
 def _proc(cmd: list[str], repeat: int, warmup: bool = True) -> list[float]:
@@ -322,7 +329,7 @@ def main(argv: list[str] | None = None) -> None:
     label = f"peak memory of one {n_mem}-state run (delta)"
     errors = (subprocess.CalledProcessError, ValueError, IndexError)
     try:
-        base: float | None = child_peak(0)
+        base: float | None = child_peak(0)[0]
     except errors as exc:
         base = None
         _failed("(e)", "import-only child", "-", exc)
@@ -333,7 +340,7 @@ def main(argv: list[str] | None = None) -> None:
         if base is None:
             continue
         try:
-            run = child_peak(n_mem, entries=entries)
+            run = child_peak(n_mem, entries=entries)[0]
         except errors as exc:  # one failing (out of memory, say) leaves the other measured
             _failed(key, what, "<= 350 MB", exc)
             continue
@@ -341,6 +348,13 @@ def main(argv: list[str] | None = None) -> None:
         detail = f"(child {run / 1e6:.0f} MB - import-only child {base / 1e6:.0f} MB) "
         detail += f"(--quick: {n_mem} states, not compared) " if args.quick else ""
         _figure(key, what, f"{delta:.0f} MB", "<= 350 MB", None if args.quick else delta <= 350, detail)
+    if base is not None:  # and while `sim run` builds its tables (influence_sources: 49 million rows)
+        what = "1000 states, run and then every table built (as `sim run` before writing)"
+        try:
+            run, took = child_peak(1000, tables=True)
+            _detail(what, f"peak {(run - base) / 1e6:.0f} MB (delta); the tables took {_fmt(took)}")
+        except errors as exc:
+            _failed("", what, "-", exc)
 
     # (f) the whole process, and the imports
     sim_exe = Path(sys.executable).with_name("sim")
