@@ -295,7 +295,9 @@ def _run_replicated(args: argparse.Namespace, argv: list[str]) -> int:
 
     check_counts(args.replications, args.workers, args.seed, args.steps)
     overrides = tuple(parse_assignment(a) for a in args.overrides)
-    (side,) = load_sides([args.scenario], args.steps, overrides, args.allow_large)
+    (side,) = load_sides(
+        [args.scenario], args.steps, overrides, args.allow_large, replications=args.replications
+    )
     check_writable(Path(args.out) if args.out else Path("results"))
     out = Path(args.out) if args.out else stamped_out(run_name(side.name, args.overrides))
     rep = run_replicated(
@@ -330,7 +332,12 @@ def _cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
         raise SimError(f"{args.out}: output directory already exists; choose another --out")
     overrides = tuple(parse_assignment(a) for a in args.overrides)
     sides = load_sides(
-        [args.scenario_a, args.scenario_b], args.steps, overrides, args.allow_large, tables=False
+        [args.scenario_a, args.scenario_b],
+        args.steps,
+        overrides,
+        args.allow_large,
+        tables=False,
+        replications=args.replications,
     )
     check_overlap(*sides)
     check_writable(Path(args.out) if args.out else Path("results"))
@@ -536,6 +543,61 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
+    """The command asked for; its output is flushed here, so that a reader that went away is
+    noticed inside `main` (not when Python flushes at exit)."""
+    rc = _command(args, argv)
+    sys.stdout.flush()
+    return rc
+
+
+def _command(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.command == "run":
+        return _cmd_run(args, argv)
+    if args.command == "compare":
+        return _cmd_compare(args, argv)
+    if args.command == "sweep":
+        return _cmd_sweep(args, argv)
+    if args.command == "analyze":
+        return _cmd_analyze(args)
+    if args.command == "report":
+        return _cmd_report(args)
+    if args.command == "claims":
+        return _cmd_claims(args, argv)
+    if args.command == "calibrate":
+        return _cmd_calibrate(args, argv)
+    if args.command == "schema":
+        return _cmd_schema(args)
+    if args.command == "discover":
+        from sim.discovery.cli import command as discover
+
+        return discover(args, argv)
+    if args.command == "explore":
+        from sim.explore.cli import command as explore
+
+        return explore(args, argv)
+    return _cmd_validate(args)
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout's reader went away; if so, stdout is pointed at /dev/null, so that
+    flushing it at exit raises no second broken pipe."""
+    import contextlib
+    import os
+
+    try:
+        sys.stdout.flush()
+        return False
+    except BrokenPipeError:
+        pass
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # not a file (a test's capture)
+        fd = sys.stdout.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else ["sim", *argv])
     parser = _parser()
@@ -546,34 +608,15 @@ def main(argv: list[str] | None = None) -> int:
     from sim.errors import SimError
 
     try:
-        if args.command == "run":
-            return _cmd_run(args, argv)
-        if args.command == "compare":
-            return _cmd_compare(args, argv)
-        if args.command == "sweep":
-            return _cmd_sweep(args, argv)
-        if args.command == "analyze":
-            return _cmd_analyze(args)
-        if args.command == "report":
-            return _cmd_report(args)
-        if args.command == "claims":
-            return _cmd_claims(args, argv)
-        if args.command == "calibrate":
-            return _cmd_calibrate(args, argv)
-        if args.command == "schema":
-            return _cmd_schema(args)
-        if args.command == "discover":
-            from sim.discovery.cli import command as discover
-
-            return discover(args, argv)
-        if args.command == "explore":
-            from sim.explore.cli import command as explore
-
-            return explore(args, argv)
-        return _cmd_validate(args)
+        return _dispatch(args, argv)
     except SimError as exc:
         print(f"error: {exc}" if "\n" not in str(exc) else f"error:\n{exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError as exc:
+        if _stdout_gone():  # the reader of the output went away (`sim run ... | head`): quietly,
+            return 141  # as a process stopped by SIGPIPE (128 + 13); what was written is complete
+        print(f"error: {exc.strerror or exc}", file=sys.stderr)  # another pipe (a worker's)
+        return 1
     except OSError as exc:  # a full disk, a folder that vanished: said plainly, never a traceback
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)

@@ -25,6 +25,7 @@ MAX_RUN_SECONDS = 1_800.0  # estimated time of one run
 MAX_RUN_BYTES = 4e9  # estimated peak memory of one run
 MAX_RUNS = 200_000  # runs in one sweep
 MAX_SWEEP_CPU_HOURS = 48.0  # estimated total run time of a sweep, on one core
+MAX_OUTPUT_BYTES = 20e9  # estimated files of `sim run --replications` (every run's tables)
 FLAG = "--allow-large"
 
 
@@ -78,6 +79,29 @@ def check_run(
     if over and not allow:
         raise SimError(f"{what} is too large ({'; '.join(over)}): {cost}. Use {FLAG} to run it anyway")
     return cost
+
+
+def output_bytes(states: int, steps: int) -> float:
+    """Estimated Parquet files of one run's tables: about 1 kB per state and step (measured
+    3 December 2026: the baseline, 21 states x 60 steps, 1.3 MB; generated worlds of 100 and
+    200 states x 60 steps, 3.8 and 11.9 MB)."""
+    return 1_000.0 * max(states, 1) * steps
+
+
+def check_replications(
+    runs: int, states: int, steps: int, allow: bool = False, what: str = "these runs", written: bool = True
+) -> None:
+    """Refuse replications or a comparison above the sweep limits (unless `allow`): `runs` in
+    all; `written`: every run's tables are kept (`sim run --replications`), so their files
+    count too."""
+    check_sweep(runs, states, steps, allow, what)
+    disk = runs * output_bytes(states, steps) if written else 0.0
+    if disk > MAX_OUTPUT_BYTES and not allow:
+        raise SimError(
+            f"{what} would write too much (over {MAX_OUTPUT_BYTES / 1e9:.0f} GB of tables): {runs:,} runs "
+            f"of about {output_bytes(states, steps) / 1e6:,.1f} MB each, about {disk / 1e9:,.0f} GB. "
+            f"Use {FLAG} to run it anyway"
+        )
 
 
 def check_sweep(runs: int, states: int, steps: int, allow: bool = False, what: str = "this sweep") -> Cost:

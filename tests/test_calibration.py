@@ -293,8 +293,10 @@ def test_the_sampler_is_reproducible_reports_progress_and_keeps_its_limits():
     # the minimum acceptance: at most max_eval simulations, then the generation is left unfinished
     stops: list[str] = []
     s = OrderedSampler(seed=1, on_stop=stops.append)
+    assert s.sample_until_n_accepted(6, one, t=1).ok and s.unfinished_ == 0
     assert not s.sample_until_n_accepted(100, one, t=2, max_eval=20).ok and s.nr_evaluations_ == 20
     assert "generation 3 left unfinished: 20 simulations" in stops[-1]
+    assert s.unfinished_ == 20  # counted in the calibration's simulations (pyabc's history drops them)
     # the time limit
     late = OrderedSampler(seed=1, deadline=time.monotonic() - 1, on_stop=stops.append)
     assert not late.sample_until_n_accepted(5, one, t=0).ok and "time limit" in stops[-1]

@@ -163,6 +163,12 @@ def test_workers_do_not_change_the_result(tmp_path):
         (["compare", "baseline", "no_synergy", "--set", "model.synergy=abc"], "model.synergy"),
         (["compare", "baseline", "no_synergy", "--steps", "20000"], "--allow-large"),
         (["run", "--replications", "0"], "--replications: expected a positive"),
+        # every run's tables kept: 126 GB of files (20 GB is the limit)
+        (
+            ["run", "--replications", "100000"],
+            "sim run --replications 100000 of baseline would write too much",
+        ),
+        (["compare", "baseline", "no_synergy", "--replications", "150000"], "300,000 runs"),
         (["run", "no_such_scenario.yaml", "--replications", "2"], "no_such_scenario.yaml: file not found"),
     ],
 )

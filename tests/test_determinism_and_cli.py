@@ -157,3 +157,42 @@ def test_write_run_is_atomic_on_failure(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         runner.write_run(result, tmp_path / "out", "sim run")
     assert sorted(x.name for x in tmp_path.iterdir()) == ["s.yaml"]
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path, monkeypatch, capsys):
+    """`sim run ... | head`: the pipe breaks while sim prints; the command ends with 141 (as
+    when stopped by SIGPIPE) and no error message, and what it wrote is complete."""
+    import io
+    import sys
+
+    from sim.cli import main
+
+    class Gone(io.StringIO):
+        def write(self, s: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", Gone())
+    assert main(["run", "baseline", "--steps", "4", "--out", str(tmp_path / "run")]) == 141
+    assert capsys.readouterr().err == ""
+    assert (tmp_path / "run" / "manifest.json").is_file()  # written before the summary is printed
+
+
+def test_a_closed_pipe_on_stdout_ends_a_real_process_quietly(tmp_path):
+    """The same in a real process with buffered stdout (no PYTHONUNBUFFERED): the pipe's
+    reader is closed before sim writes, so the break shows when sim flushes its output."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "sim", "validate", "baseline"],
+            stdout=write, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path, timeout=120,
+        )  # fmt: skip
+    finally:
+        os.close(write)
+    assert (r.returncode, r.stderr) == (141, "")

@@ -195,6 +195,47 @@ def test_interrupted_sweep_resumes_to_the_same_result(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(runs(tmp_path / "out"), runs(tmp_path / "full"))
 
 
+def test_a_resumed_sweep_keeps_its_sessions_and_refuses_other_code(tmp_path, monkeypatch):
+    """An interrupted sweep whose runs came from another git commit is refused, unchanged;
+    resumed with its own code it records the earlier session; a finished sweep run again is
+    left as it was, whatever code asks (nothing would run)."""
+    from sim.errors import SimError
+
+    exp = write_exp(tmp_path, chunk=4)
+    out = tmp_path / "out"
+
+    def files() -> dict:
+        return {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != ".sim-lock"}
+
+    def interrupted(chunks, workers=1):
+        yield from EXECUTORS["serial"](chunks[:1])
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(EXECUTORS, "flaky", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(exp, out=out, executor="flaky", progress=False, command="first")
+    manifest = (out / "manifest.json").read_text()
+    (out / "manifest.json").write_text(json.dumps({**json.loads(manifest), "git_commit": "0" * 40}))
+    before = files()
+    with monkeypatch.context() as m:
+        m.setattr("sim.provenance.git_commit", lambda: "1" * 40)
+        with pytest.raises(SimError, match=r"computed with git commit 0{40}, and this is 1{40}"):
+            run_sweep(exp, out=out, executor="serial", progress=False)
+    assert files() == before
+    (out / "manifest.json").write_text(manifest)
+    run_sweep(exp, out=out, executor="serial", progress=False, command="second")
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["status"] == "finished" and man["command"] == "second"
+    (first,) = man["sessions"]
+    assert (
+        first["command"] == "first" and first["status"] == "interrupted" and 0 < first["counts"]["done"] < 12
+    )
+    before = files()
+    monkeypatch.setattr("sim.provenance.git_commit", lambda: "1" * 40)
+    again = run_sweep(exp, out=out, executor="serial", progress=False, command="third")
+    assert (again.ok, again.skipped) == (0, 12) and files() == before  # nothing rewritten
+
+
 @pytest.mark.slow
 def test_resume_after_a_worker_is_killed(tmp_path):
     exp = write_exp(

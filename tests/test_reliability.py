@@ -368,3 +368,20 @@ def test_the_memory_estimate_counts_the_ledger_only_where_tables_are_built(tmp_p
     with pytest.raises(SimError, match="GB per run"):
         check_run(2000, 100)
     assert check_sweep(10, 2000, 100).bytes == sweep.bytes
+
+
+def test_replications_are_checked_against_the_sweep_limits_and_their_files():
+    """`sim run --replications N` keeps every run's tables (about 1 kB per state and step), so
+    their files count; a comparison writes none, but its 2N runs count as a sweep's."""
+    from sim.limits import MAX_OUTPUT_BYTES, check_replications, output_bytes
+
+    assert output_bytes(21, 60) == pytest.approx(1.26e6)  # the baseline's files: 1.3 MB measured
+    check_replications(10_000, 21, 60)  # 12.6 GB: allowed
+    with pytest.raises(SimError, match="would write too much") as exc:
+        check_replications(20_000, 21, 60, what="20,000 replications of baseline")
+    assert "about 25 GB" in str(exc.value) and "--allow-large" in str(exc.value)
+    assert 20_000 * output_bytes(21, 60) > MAX_OUTPUT_BYTES
+    check_replications(20_000, 21, 60, written=False)  # a comparison's runs write no tables
+    check_replications(20_000, 21, 60, allow=True)
+    with pytest.raises(SimError, match="more than 200,000 runs"):
+        check_replications(200_002, 21, 60, written=False)

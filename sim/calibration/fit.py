@@ -203,7 +203,9 @@ def run_abc(
         particles, weights = history.get_distribution(m=0, t=history.max_t)
         pops = history.get_all_populations()
         pops = pops[pops.t >= 0].assign(acceptance=lambda d: d.particles / d.samples)
-        nsim = int(history.total_nr_simulations)
+        # every simulation evaluated, also those of a generation left unfinished (pyabc counts
+        # only the generations it kept)
+        nsim = int(history.total_nr_simulations) + sampler.unfinished_
     finally:
         logger.removeHandler(handler)
         for h in old_handlers:

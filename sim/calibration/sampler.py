@@ -70,6 +70,7 @@ class OrderedSampler(Sampler):
         self.on_stop = on_stop
         self.on_progress = on_progress  # a line every `every` seconds within a long generation
         self.every = every
+        self.unfinished_ = 0  # simulations of a generation left unfinished (not in pyabc's history)
 
     def sample_until_n_accepted(
         self, n: int, simulate_one: Callable, t: int, *, max_eval: float = np.inf,
@@ -120,6 +121,8 @@ class OrderedSampler(Sampler):
         self.nr_evaluations_ = evaluations
         if sample.n_accepted < n:
             sample.ok = False
+            if t >= 0:  # pyabc records the prior sample's evaluations itself
+                self.unfinished_ += evaluations
             if stop and self.on_stop:
                 self.on_stop(f"generation {t + 1} left unfinished: {stop}")
         return sample

@@ -354,6 +354,13 @@ def _run(
 ) -> SweepSummary:
     from sim.provenance import git_commit, versions
 
+    if _finished(root, old, {t.run_id for t in tasks}):
+        # finished before, every run ok: nothing to run, and the folder (its manifest included)
+        # stays as it was, whatever code asks
+        return SweepSummary(root, len(tasks), 0, 0, len(tasks), [], 0.0, _shard_label(shard))
+    now = {"versions": versions(), "git_commit": git_commit()}
+    if old.get("parts"):  # before any part is checked (and perhaps set aside)
+        _same_code(root, old, now)
     manifest: dict[str, Any] = {
         **_design_record(exp, ehash, scen, sha),
         "points": points,  # of the whole design, also in a shard
@@ -362,11 +369,12 @@ def _run(
         "metrics": exp.metrics,
         "executor": executor,
         "workers": workers,
-        "versions": versions(),
-        "git_commit": git_commit(),
+        **now,
         "command": command,
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "status": "running",
+        # the earlier commands that ran into this folder (resumed: interrupted, stopped)
+        "sessions": _sessions(old),
         "parts": dict(old.get("parts") or {}),
         **({"merged_from": old["merged_from"]} if old.get("merged_from") else {}),
     }
@@ -489,6 +497,62 @@ class _Shard:
 def _few(indices: list[int], n: int = 5) -> str:
     shown = ", ".join(str(k) for k in sorted(indices)[:n])
     return shown + (f", ... ({len(indices)} in all)" if len(indices) > n else "")
+
+
+def _finished(root: Path, old: dict[str, Any], known: set[str]) -> bool:
+    """A finished sweep whose runs.parquet is the one its manifest records (else it is rebuilt)
+    and holds exactly these runs, all ok (failed runs are tried again), and whose parts and
+    series parts match their records (else they are set aside and their runs run again)."""
+    import pyarrow.parquet as pq
+
+    runs = root / "runs.parquet"
+    if not (
+        old.get("status") == "finished" and runs.is_file() and sha256_file(runs) == old.get("runs_sha256")
+    ):
+        return False
+    table = pq.read_table(runs, columns=["run_id", "status"]).to_pydict()
+    ids, status = table["run_id"], table["status"]
+    if not (set(ids) == known and len(ids) == len(known) and set(status) <= {"ok"}):
+        return False
+    # its parts as recorded, checked without moving anything, and no leftover of a killed writer
+    entries = old.get("parts")
+    if not isinstance(entries, dict) or any(p.name.startswith(".") for p in (root / "parts").iterdir()):
+        return False
+    good, bad = check_parts(root, old, known)
+    rows = sum(int(e.get("rows", 0)) for e in entries.values() if isinstance(e, dict))
+    return not bad and {p.name for p in good} == set(entries) and rows == len(known)
+
+
+def _same_code(root: Path, old: dict[str, Any], now: dict[str, Any]) -> None:
+    """A sweep resumed in a folder whose runs came from other code is refused: its runs would
+    mix two versions under one manifest."""
+    for key in CODE:
+        a, b = _code(old, key), _code(now, key)
+        if a is not None and b is not None and a != b:
+            what = "git commit" if key == "git_commit" else f"{key} version"
+            raise SimError(
+                f"{root}: its runs were computed with {what} {a}, and this is {b}; the runs of one sweep "
+                "must come from the same code: choose another --out (or run it with that version)"
+            )
+
+
+_SESSION = (
+    "command",
+    "git_commit",
+    "started",
+    "finished",
+    "wall_seconds",
+    "run_seconds_total",
+    "counts",
+    "status",
+)
+
+
+def _sessions(old: dict[str, Any]) -> list[dict[str, Any]]:
+    """The earlier sessions of a resumed sweep, oldest first, the last one's from its manifest."""
+    earlier = [s for s in old.get("sessions") or [] if isinstance(s, dict)]
+    last = {k: old[k] for k in _SESSION if k in old}
+    return [*earlier, last] if "started" in last else earlier
 
 
 def _code(manifest: dict[str, Any], key: str) -> object:
@@ -710,6 +774,8 @@ def _merge(
     t0: float,
 ) -> MergeSummary:
     first = shards[0].manifest
+    if old.get("parts"):  # runs already in the folder must come from the shards' code
+        _same_code(root, old, first)
     sources = [
         {
             "folder": str(sh.folder.resolve()),
@@ -738,6 +804,7 @@ def _merge(
         "command": command,
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "status": "merging",
+        "sessions": _sessions(old),
         "parts": dict(old.get("parts") or {}),
         "merged_from": [*kept, *sources],
     }

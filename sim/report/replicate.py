@@ -147,10 +147,12 @@ def load_sides(
     overrides: tuple[tuple[str, Any], ...],
     allow_large: bool,
     tables: bool = True,
+    replications: int = 1,
 ) -> list[Side]:
     """Validate every scenario (all problems of all of them at once) and its size (`tables`:
-    whether its runs build their tables, as replications do; comparisons do not)."""
-    from sim.limits import check_run
+    whether its runs build their tables, as replications do; comparisons do not), and the
+    size of all the runs: `replications` of each side."""
+    from sim.limits import check_replications, check_run, run_cost
     from sim.runner import scenario_of
     from sim.scenario.loader import scenario_source
 
@@ -168,6 +170,17 @@ def load_sides(
     for side in sides:
         check_run(
             len(side.scenario.states), side.scenario.n_steps, allow_large, f"each run of {side.name}", tables
+        )
+    if sides:  # the costlier side stands for every side
+        big = max(sides, key=lambda s: run_cost(len(s.scenario.states), s.scenario.n_steps, tables).seconds)
+        what = f"sim {'run' if len(sides) == 1 else 'compare'} --replications {replications} of {big.name}"
+        check_replications(
+            replications * len(sides),
+            len(big.scenario.states),
+            big.scenario.n_steps,
+            allow_large,
+            what,
+            tables,
         )
     return sides
 
