@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -234,6 +235,12 @@ def test_a_resumed_sweep_keeps_its_sessions_and_refuses_other_code(tmp_path, mon
     monkeypatch.setattr("sim.provenance.git_commit", lambda: "1" * 40)
     again = run_sweep(exp, out=out, executor="serial", progress=False, command="third")
     assert (again.ok, again.skipped) == (0, 12) and files() == before  # nothing rewritten
+    reference = runs(out)
+    shutil.rmtree(out / "parts")  # a finished sweep damaged by hand: rebuilt, not refused
+    monkeypatch.undo()
+    rebuilt = run_sweep(exp, out=out, executor="serial", progress=False)
+    assert (rebuilt.ok, rebuilt.skipped) == (12, 0)
+    pd.testing.assert_frame_equal(runs(out), reference)
 
 
 @pytest.mark.slow

@@ -516,7 +516,12 @@ def _finished(root: Path, old: dict[str, Any], known: set[str]) -> bool:
         return False
     # its parts as recorded, checked without moving anything, and no leftover of a killed writer
     entries = old.get("parts")
-    if not isinstance(entries, dict) or any(p.name.startswith(".") for p in (root / "parts").iterdir()):
+    parts = root / "parts"
+    if (
+        not isinstance(entries, dict)
+        or not parts.is_dir()
+        or any(p.name.startswith(".") for p in parts.iterdir())
+    ):
         return False
     good, bad = check_parts(root, old, known)
     rows = sum(int(e.get("rows", 0)) for e in entries.values() if isinstance(e, dict))
